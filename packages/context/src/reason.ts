@@ -1,0 +1,143 @@
+/**
+ * Why a context was stopped or killed. Reasons cross process boundaries, so a backend can
+ * tell "the user pressed stop" from "the user's socket died" from "the deadline passed".
+ */
+export type StopKind =
+  | 'stop'
+  | 'kill'
+  | 'deadline'
+  | 'disconnect'
+  | 'shutdown'
+  | 'parent'
+  | 'signal'
+  | 'condition'
+  | 'error';
+
+/** Every kind a {@link CancelReason} may carry, in a stable order (the wire relies on it). */
+export const STOP_KINDS: readonly StopKind[] = Object.freeze([
+  'stop',
+  'kill',
+  'deadline',
+  'disconnect',
+  'shutdown',
+  'parent',
+  'signal',
+  'condition',
+  'error',
+]);
+
+/**
+ * The first trigger's reason. It is frozen and never changes once set.
+ *
+ * @example
+ * ctx.stop({ kind: 'shutdown', message: 'draining node' });
+ * ctx.reason; // { kind: 'shutdown', message: 'draining node', origin: 'local', at: 1732… }
+ */
+export interface CancelReason {
+  readonly kind: StopKind;
+  readonly message: string;
+  /** Where the cancellation was triggered: 'local', a tier name, a host, a signal name. */
+  readonly origin: string;
+  /** Epoch milliseconds, read from the context's clock. */
+  readonly at: number;
+  /** For kind `parent`: the original reason at the root of the cancellation. */
+  readonly cause?: CancelReason;
+}
+
+/** What callers may pass to `stop()` / `kill()`: a message, or any part of a reason. */
+export type ReasonInput = string | Partial<CancelReason> | undefined;
+
+const KIND_SET: ReadonlySet<string> = new Set(STOP_KINDS);
+
+/** True when `kind` is one of {@link STOP_KINDS}. */
+export function isStopKind(kind: unknown): kind is StopKind {
+  return typeof kind === 'string' && KIND_SET.has(kind);
+}
+
+/** Builds a frozen reason from caller input, filling what the caller left out. */
+export function toReason(input: ReasonInput, defaultKind: StopKind, now: number): CancelReason {
+  if (input === undefined) {
+    return Object.freeze({ kind: defaultKind, message: defaultMessage(defaultKind), origin: 'local', at: now });
+  }
+  if (typeof input === 'string') {
+    return Object.freeze({ kind: defaultKind, message: input, origin: 'local', at: now });
+  }
+  if (typeof input !== 'object' || input === null) {
+    throw new TypeError(`reason must be a string or a reason object, got ${describe(input)}`);
+  }
+  const kind = input.kind ?? defaultKind;
+  if (!isStopKind(kind)) {
+    throw new TypeError(`reason.kind must be one of ${STOP_KINDS.join(', ')}; got ${describe(kind)}`);
+  }
+  if (input.message !== undefined && typeof input.message !== 'string') {
+    throw new TypeError(`reason.message must be a string, got ${describe(input.message)}`);
+  }
+  if (input.origin !== undefined && typeof input.origin !== 'string') {
+    throw new TypeError(`reason.origin must be a string, got ${describe(input.origin)}`);
+  }
+  if (input.at !== undefined && !Number.isFinite(input.at)) {
+    throw new TypeError(`reason.at must be a finite number, got ${describe(input.at)}`);
+  }
+  const reason: CancelReason = {
+    kind,
+    message: input.message ?? defaultMessage(kind),
+    origin: input.origin ?? 'local',
+    at: input.at ?? now,
+    ...(input.cause ? { cause: input.cause } : {}),
+  };
+  return Object.freeze(reason);
+}
+
+/** The reason at the root of a chain of `parent` reasons. */
+export function rootCause(reason: CancelReason): CancelReason {
+  let current = reason;
+  while (current.kind === 'parent' && current.cause) current = current.cause;
+  return current;
+}
+
+/** The reason a child gets when its parent's cancellation reaches it. */
+export function parentReason(original: CancelReason, at: number): CancelReason {
+  const cause = rootCause(original);
+  return Object.freeze({
+    kind: 'parent',
+    message: `parent context ${cause.kind === 'kill' ? 'killed' : 'stopped'}: ${cause.message}`,
+    origin: cause.origin,
+    at,
+    cause,
+  });
+}
+
+function defaultMessage(kind: StopKind): string {
+  switch (kind) {
+    case 'stop':
+      return 'stop requested';
+    case 'kill':
+      return 'kill requested';
+    case 'deadline':
+      return 'deadline exceeded';
+    case 'disconnect':
+      return 'peer disconnected';
+    case 'shutdown':
+      return 'shutting down';
+    case 'parent':
+      return 'parent context cancelled';
+    case 'signal':
+      return 'aborted by signal';
+    case 'condition':
+      return 'stop condition met';
+    case 'error':
+      return 'stopped after an error';
+  }
+}
+
+/** A short, safe description of a bad argument for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// The machines have two cores and the suite holds timing-sensitive tests
+// (heartbeats, cancel latency), so keep parallelism modest.
+export default defineConfig({
+  test: {
+    include: ['packages/*/test/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    reporters: ['default'],
+  },
+});
