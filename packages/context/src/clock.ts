@@ -43,7 +43,9 @@ export const systemClock: Clock = {
     return handle;
   },
   clearTimer(handle) {
-    clearTimeout(handle instanceof LongTimer ? handle.handle : (handle as ReturnType<typeof setTimeout>));
+    clearTimeout(
+      handle instanceof LongTimer ? handle.handle : (handle as ReturnType<typeof setTimeout>),
+    );
   },
 };
 
@@ -69,7 +71,8 @@ export class TestClock implements Clock {
   #timers: ScheduledTimer[] = [];
 
   constructor(startAt = 0) {
-    if (!Number.isFinite(startAt)) throw new TypeError(`TestClock(startAt): must be a finite number, got ${startAt}`);
+    if (!Number.isFinite(startAt))
+      throw new TypeError(`TestClock(startAt): must be a finite number, got ${startAt}`);
     this.#now = startAt;
   }
 
@@ -101,7 +104,8 @@ export class TestClock implements Clock {
 
   /** Moves time forward by `ms`, firing every timer that comes due, in order. */
   advance(ms: number): void {
-    if (!(ms >= 0) || !Number.isFinite(ms)) throw new TypeError(`advance(ms): must be a finite number >= 0, got ${ms}`);
+    if (!(ms >= 0) || !Number.isFinite(ms))
+      throw new TypeError(`advance(ms): must be a finite number >= 0, got ${ms}`);
     const target = this.#now + ms;
     for (;;) {
       const next = this.#nextDue(target);
@@ -122,7 +126,8 @@ export class TestClock implements Clock {
     let best: ScheduledTimer | undefined;
     for (const t of this.#timers) {
       if (t.cancelled || t.dueAt > limit) continue;
-      if (!best || t.dueAt < best.dueAt || (t.dueAt === best.dueAt && t.order < best.order)) best = t;
+      if (!best || t.dueAt < best.dueAt || (t.dueAt === best.dueAt && t.order < best.order))
+        best = t;
     }
     return best;
   }

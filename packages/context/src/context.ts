@@ -1,13 +1,7 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { type Deferred, deferred } from './deferred.js';
 import { CancelledError, isCancelledError } from './errors.js';
-import {
-  type CancelReason,
-  describe,
-  parentReason,
-  type ReasonInput,
-  toReason,
-} from './reason.js';
+import { type CancelReason, describe, parentReason, type ReasonInput, toReason } from './reason.js';
 import { reportError } from './report.js';
 
 /** `live → stopped → killed`; never backwards. */
@@ -155,11 +149,15 @@ export class Context implements Disposable {
   constructor(options?: ContextOptions) {
     if (options === undefined) return;
     if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`new Context(options): options must be an object, got ${describe(options)}`);
+      throw new TypeError(
+        `new Context(options): options must be an object, got ${describe(options)}`,
+      );
     }
     const { parent, clock } = options;
     if (parent !== undefined && !(parent instanceof Context)) {
-      throw new TypeError(`new Context(options): options.parent must be a Context, got ${describe(parent)}`);
+      throw new TypeError(
+        `new Context(options): options.parent must be a Context, got ${describe(parent)}`,
+      );
     }
     if (clock !== undefined) {
       if (
@@ -169,7 +167,9 @@ export class Context implements Disposable {
         typeof clock.setTimer !== 'function' ||
         typeof clock.clearTimer !== 'function'
       ) {
-        throw new TypeError('new Context(options): options.clock must have now(), setTimer() and clearTimer()');
+        throw new TypeError(
+          'new Context(options): options.clock must have now(), setTimer() and clearTimer()',
+        );
       }
       this.#clock = clock;
     } else if (parent) {
@@ -177,7 +177,9 @@ export class Context implements Disposable {
     }
     if (parent) {
       if (parent.#flags & DISPOSED) {
-        throw new TypeError('new Context(options): options.parent is disposed; a finished request takes no children');
+        throw new TypeError(
+          'new Context(options): options.parent is disposed; a finished request takes no children',
+        );
       }
       this.#id = parent.#id ?? parent;
     }
@@ -234,7 +236,9 @@ export class Context implements Disposable {
   /** Milliseconds left until the deadline (never negative); `Infinity` without one. */
   remainingMs(): number {
     const deadline = this.#deadline;
-    return deadline === undefined ? Number.POSITIVE_INFINITY : Math.max(0, deadline - this.#clock.now());
+    return deadline === undefined
+      ? Number.POSITIVE_INFINITY
+      : Math.max(0, deadline - this.#clock.now());
   }
 
   /** The clock this context reads (inherited by children). */
@@ -329,7 +333,9 @@ export class Context implements Disposable {
    */
   defer(finalizer: Finalizer): void {
     if (typeof finalizer !== 'function') {
-      throw new TypeError(`defer(finalizer): finalizer must be a function, got ${describe(finalizer)}`);
+      throw new TypeError(
+        `defer(finalizer): finalizer must be a function, got ${describe(finalizer)}`,
+      );
     }
     if (this.#flags & DISPOSED) {
       runFinalizer(finalizer, this.#outcomeNow());
@@ -362,7 +368,9 @@ export class Context implements Disposable {
    */
   child(options?: ChildOptions): Context {
     if (this.#flags & DISPOSED) {
-      throw new TypeError('child(): this context is disposed; a finished request takes no children');
+      throw new TypeError(
+        'child(): this context is disposed; a finished request takes no children',
+      );
     }
     const child = new Context();
     child.#clock = this.#clock;
@@ -402,7 +410,9 @@ export class Context implements Disposable {
       );
     }
     if (child === this || (child.#head !== undefined && this.#hasAncestor(child))) {
-      throw new TypeError('linkChild(child): linking would make a cycle (child is an ancestor of this context)');
+      throw new TypeError(
+        'linkChild(child): linking would make a cycle (child is an ancestor of this context)',
+      );
     }
     this.#attach(child);
     return new Link(this, child);
@@ -451,13 +461,22 @@ export class Context implements Disposable {
       this.#id = id;
     }
     if (deadline !== undefined && (typeof deadline !== 'number' || !Number.isFinite(deadline))) {
-      throw new TypeError(`${where}: options.deadline must be a finite number (epoch ms), got ${describe(deadline)}`);
+      throw new TypeError(
+        `${where}: options.deadline must be a finite number (epoch ms), got ${describe(deadline)}`,
+      );
     }
-    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs))) {
-      throw new TypeError(`${where}: options.timeoutMs must be a finite number >= 0, got ${describe(timeoutMs)}`);
+    if (
+      timeoutMs !== undefined &&
+      (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs))
+    ) {
+      throw new TypeError(
+        `${where}: options.timeoutMs must be a finite number >= 0, got ${describe(timeoutMs)}`,
+      );
     }
     if (signal !== undefined && !isAbortSignal(signal)) {
-      throw new TypeError(`${where}: options.signal must be an AbortSignal, got ${describe(signal)}`);
+      throw new TypeError(
+        `${where}: options.signal must be an AbortSignal, got ${describe(signal)}`,
+      );
     }
     let own = deadline;
     if (timeoutMs !== undefined) {
@@ -508,7 +527,12 @@ export class Context implements Disposable {
       child.#detach();
       // The parent's deadline no longer reaches this child; enforce it here instead.
       const extras = child.#extras;
-      if (child.#deadline !== undefined && !child.isStopped() && !child.disposed && extras?.timer === undefined) {
+      if (
+        child.#deadline !== undefined &&
+        !child.isStopped() &&
+        !child.disposed &&
+        extras?.timer === undefined
+      ) {
         child.#armDeadline();
       }
     };
@@ -565,7 +589,8 @@ export class Context implements Disposable {
       if (from >= target || flags & DISPOSED) continue;
       node.#flags = (flags & ~STATE_MASK) | target;
       if (node.#reason === undefined) {
-        node.#reason = node === root ? reason : (inherited ??= parentReason(reason, root.#clock.now()));
+        node.#reason =
+          node === root ? reason : (inherited ??= parentReason(reason, root.#clock.now()));
       }
       const extras = node.#extras;
       if (extras !== undefined) {
@@ -573,7 +598,14 @@ export class Context implements Disposable {
         const killCallbacks = target === KILLED ? extras.killCallbacks : undefined;
         if (stopCallbacks) extras.stopCallbacks = undefined;
         if (killCallbacks) extras.killCallbacks = undefined;
-        (effects ??= []).push({ node, from, to: target, reason: node.#reason, stopCallbacks, killCallbacks });
+        (effects ??= []).push({
+          node,
+          from,
+          to: target,
+          reason: node.#reason,
+          stopCallbacks,
+          killCallbacks,
+        });
       }
       for (let child = node.#tail; child !== undefined; child = child.#prev) stack.push(child);
     }
@@ -598,7 +630,9 @@ export class Context implements Disposable {
 
   #register(callback: CancelCallback, level: number, where: string): Disposable {
     if (typeof callback !== 'function') {
-      throw new TypeError(`${where}(callback): callback must be a function, got ${describe(callback)}`);
+      throw new TypeError(
+        `${where}(callback): callback must be a function, got ${describe(callback)}`,
+      );
     }
     if ((this.#flags & STATE_MASK) >= level) {
       runCallback(callback, this.#currentReason(), `an ${where} callback`);
@@ -608,7 +642,9 @@ export class Context implements Disposable {
     if (this.#flags & DISPOSED) return NOOP_DISPOSABLE;
     const extras = this.#ensureExtras();
     const set =
-      level === STOPPED ? (extras.stopCallbacks ??= new Set()) : (extras.killCallbacks ??= new Set());
+      level === STOPPED
+        ? (extras.stopCallbacks ??= new Set())
+        : (extras.killCallbacks ??= new Set());
     const registration = new Registration(callback, set);
     set.add(registration);
     return registration;
@@ -667,7 +703,10 @@ export class Context implements Disposable {
   #outcomeNow(): Outcome {
     const state = this.#flags & STATE_MASK;
     if (state === LIVE) return COMPLETED;
-    return Object.freeze({ status: state === KILLED ? 'killed' : 'stopped', reason: this.#reason! });
+    return Object.freeze({
+      status: state === KILLED ? 'killed' : 'stopped',
+      reason: this.#reason!,
+    });
   }
 }
 
@@ -689,7 +728,8 @@ function runCallback(callback: CancelCallback, reason: CancelReason, where: stri
 function runFinalizer(finalizer: Finalizer, outcome: Outcome): void {
   try {
     const result: unknown = finalizer(outcome);
-    if (result instanceof Promise) result.catch((error: unknown) => reportError(error, 'a defer finalizer'));
+    if (result instanceof Promise)
+      result.catch((error: unknown) => reportError(error, 'a defer finalizer'));
   } catch (error) {
     reportError(error, 'a defer finalizer');
   }
@@ -707,8 +747,13 @@ function isAbortSignal(value: unknown): value is AbortSignal {
 function signalReason(signal: AbortSignal): Partial<CancelReason> {
   const cause: unknown = signal.reason;
   if (isCancelledError(cause)) {
-    return { kind: 'signal', message: `followed signal aborted: ${cause.reason.message}`, cause: cause.reason };
+    return {
+      kind: 'signal',
+      message: `followed signal aborted: ${cause.reason.message}`,
+      cause: cause.reason,
+    };
   }
-  const message = cause instanceof Error ? cause.message : cause === undefined ? 'aborted' : String(cause);
+  const message =
+    cause instanceof Error ? cause.message : cause === undefined ? 'aborted' : String(cause);
   return { kind: 'signal', message: `followed signal aborted: ${message}`, origin: 'AbortSignal' };
 }

@@ -57,7 +57,12 @@ export function isStopKind(kind: unknown): kind is StopKind {
 /** Builds a frozen reason from caller input, filling what the caller left out. */
 export function toReason(input: ReasonInput, defaultKind: StopKind, now: number): CancelReason {
   if (input === undefined) {
-    return Object.freeze({ kind: defaultKind, message: defaultMessage(defaultKind), origin: 'local', at: now });
+    return Object.freeze({
+      kind: defaultKind,
+      message: defaultMessage(defaultKind),
+      origin: 'local',
+      at: now,
+    });
   }
   if (typeof input === 'string') {
     return Object.freeze({ kind: defaultKind, message: input, origin: 'local', at: now });
@@ -67,7 +72,9 @@ export function toReason(input: ReasonInput, defaultKind: StopKind, now: number)
   }
   const kind = input.kind ?? defaultKind;
   if (!isStopKind(kind)) {
-    throw new TypeError(`reason.kind must be one of ${STOP_KINDS.join(', ')}; got ${describe(kind)}`);
+    throw new TypeError(
+      `reason.kind must be one of ${STOP_KINDS.join(', ')}; got ${describe(kind)}`,
+    );
   }
   if (input.message !== undefined && typeof input.message !== 'string') {
     throw new TypeError(`reason.message must be a string, got ${describe(input.message)}`);
@@ -133,7 +140,8 @@ function defaultMessage(kind: StopKind): string {
 /** A short, safe description of a bad argument for error messages. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
     return String(value);
   }

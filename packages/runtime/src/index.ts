@@ -1,0 +1,2 @@
+export * from './discovery/discovery.js';
+export * from './errors.js';
