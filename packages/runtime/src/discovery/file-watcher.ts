@@ -1,0 +1,341 @@
+import { type FSWatcher, watch as fsWatch } from 'node:fs';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sameInstance } from './check.js';
+import {
+  type EndpointKey,
+  endpointPath,
+  type Instance,
+  type InstanceChange,
+  type Watcher,
+} from './discovery.js';
+import {
+  isLeaseFileName,
+  isStale,
+  isTempFileName,
+  type LeaseRecord,
+  parseLease,
+} from './lease-file.js';
+import { InstanceView } from './view.js';
+import { type DiscoveryWarningHandler, safeWarn } from './warning.js';
+
+/** What the watcher needs from its FileDiscovery. */
+export interface FileWatcherContext {
+  readonly hostname: string;
+  readonly pollMs: number;
+  /** Temp files older than this are leftovers of a crashed writer. */
+  readonly tempMaxAgeMs: number;
+  readonly warn: DiscoveryWarningHandler;
+  readonly stats: { badFiles: number; staleRemoved: number };
+  readonly now: () => number;
+}
+
+type Observation =
+  | { readonly kind: 'gone' }
+  | {
+      readonly kind: 'bad';
+      readonly sig: string;
+      readonly reason: string;
+      readonly error?: unknown;
+    }
+  | {
+      readonly kind: 'lease';
+      readonly sig: string;
+      readonly ino: number;
+      readonly record: LeaseRecord;
+    };
+
+type CacheEntry = Exclude<Observation, { kind: 'gone' }>;
+
+/** How many files one scan stats and reads at a time (keeps far below the fd limit). */
+const SCAN_BATCH = 64;
+
+/**
+ * Watches one endpoint directory. fs.watch makes joins and revokes show at once; the poll
+ * is the safety net (fs.watch misses events on some filesystems and cannot see a lease go
+ * stale) and the only place staleness is judged for leases nobody touches.
+ *
+ * All I/O runs in one serial loop, so changes are reported in the order they were observed.
+ */
+export class FileWatcher implements Watcher {
+  readonly #view: InstanceView;
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #pending = new Set<string>();
+  #fullScanDue = false;
+  #running = false;
+  #idle: Promise<void> = Promise.resolve();
+  #fsWatcher: FSWatcher | undefined;
+  #dirIno: number | undefined;
+  #poll: NodeJS.Timeout | undefined;
+  #watchWarned = false;
+
+  constructor(
+    readonly key: EndpointKey,
+    private readonly dir: string,
+    onChange: (change: InstanceChange) => void,
+    private readonly ctx: FileWatcherContext,
+    private readonly onClosed: (watcher: FileWatcher) => void,
+  ) {
+    this.#view = new InstanceView(key, onChange, ctx.warn);
+  }
+
+  get instances(): readonly Instance[] {
+    return this.#view.instances;
+  }
+
+  /** Takes the initial set (reported as `instances`, not as changes), then starts watching. */
+  async start(): Promise<void> {
+    // Events arriving during the first scan wait for it, then run in the loop.
+    this.#running = true;
+    const first = this.#initialScan();
+    this.#idle = first.catch(() => {});
+    try {
+      await first;
+    } finally {
+      this.#running = false;
+    }
+    if (this.#view.closed) return;
+    if (this.#pending.size > 0 || this.#fullScanDue) this.#schedule(null);
+    this.#poll = setInterval(() => this.#schedule(null), this.ctx.pollMs);
+    this.#poll.unref();
+  }
+
+  close(): void {
+    if (this.#view.closed) return;
+    this.#view.close();
+    clearInterval(this.#poll);
+    this.#stopFsWatch();
+    this.#pending.clear();
+    this.onClosed(this);
+  }
+
+  async #initialScan(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await this.#fullScan(true);
+  }
+
+  /** Resolves when the I/O loop has nothing left to do (for close and tests). */
+  settled(): Promise<void> {
+    return this.#idle;
+  }
+
+  #schedule(name: string | null): void {
+    if (this.#view.closed) return;
+    if (name === null) this.#fullScanDue = true;
+    else this.#pending.add(name);
+    if (this.#running) return;
+    this.#running = true;
+    this.#idle = this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (!this.#view.closed && (this.#fullScanDue || this.#pending.size > 0)) {
+        if (this.#fullScanDue) {
+          this.#fullScanDue = false;
+          this.#pending.clear();
+          await this.#fullScan(false);
+        } else {
+          const names = [...this.#pending];
+          this.#pending.clear();
+          await this.#check(names);
+        }
+      }
+    } catch (error) {
+      safeWarn(this.ctx.warn, {
+        code: 'scan-failed',
+        message: `scanning ${this.dir} failed`,
+        path: this.dir,
+        error,
+      });
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #fullScan(initial: boolean): Promise<void> {
+    let names: string[];
+    try {
+      await this.#ensureFsWatch();
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // Someone removed the directory: every lease in it is gone. Recreate it so that
+      // watching (and the owners' next renewals) carry on.
+      names = [];
+      if (!this.#view.closed) await mkdir(this.dir, { recursive: true });
+    }
+    const leases: string[] = [];
+    const temps: string[] = [];
+    for (const name of names) {
+      if (isLeaseFileName(name)) leases.push(name);
+      else if (isTempFileName(name)) temps.push(name);
+    }
+    const present = new Set(leases);
+    for (const name of this.#cache.keys()) if (!present.has(name)) leases.push(name);
+    await this.#check(leases, initial);
+    if (temps.length > 0) await this.#removeOldTemps(temps);
+  }
+
+  async #check(names: string[], initial = false): Promise<void> {
+    for (let at = 0; at < names.length; at += SCAN_BATCH) {
+      const batch = names.slice(at, at + SCAN_BATCH);
+      const seen = await Promise.all(batch.map((name) => this.#observe(name)));
+      if (this.#view.closed) return;
+      const stale: Array<Promise<void>> = [];
+      batch.forEach((name, i) => {
+        const removal = this.#apply(name, seen[i]!, initial);
+        if (removal) stale.push(removal);
+      });
+      await Promise.all(stale);
+    }
+  }
+
+  async #observe(name: string): Promise<Observation> {
+    const file = join(this.dir, name);
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) return { kind: 'bad', sig: 'not-a-file', reason: 'not a regular file' };
+      const sig = `${info.ino}:${info.mtimeMs}:${info.size}`;
+      const cached = this.#cache.get(name);
+      if (cached?.sig === sig) return cached;
+      const text = await readFile(file, 'utf8');
+      try {
+        return { kind: 'lease', sig, ino: info.ino, record: parseLease(text, this.key, name) };
+      } catch (error) {
+        return { kind: 'bad', sig, reason: (error as Error).message };
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { kind: 'gone' };
+      return { kind: 'bad', sig: `error:${code}`, reason: `unreadable (${code})`, error };
+    }
+  }
+
+  /** Reconciles one file; returns the deletion of a stale lease when there is one. */
+  #apply(name: string, seen: Observation, initial: boolean): Promise<void> | undefined {
+    const id = name.slice(0, -'.json'.length);
+    const before = this.#cache.get(name);
+    if (seen.kind === 'gone') {
+      this.#cache.delete(name);
+      const known = this.#view.get(id);
+      // A lease deleted by its owner was live until then; one another watcher deleted as
+      // stale is stale by our own judgement too, since both tests only become truer.
+      if (known && before?.kind === 'lease') {
+        const why = isStale(before.record, this.ctx.now(), this.ctx.hostname) ? 'expired' : 'left';
+        this.#view.report({ type: 'removed', instance: known, why });
+      }
+      return undefined;
+    }
+    if (seen.kind === 'bad') {
+      if (before?.kind !== 'bad' || before.sig !== seen.sig) {
+        this.ctx.stats.badFiles++;
+        safeWarn(this.ctx.warn, {
+          code: 'bad-lease-file',
+          message: `ignoring lease file ${join(this.dir, name)}: ${seen.reason}`,
+          path: join(this.dir, name),
+          error: seen.error,
+        });
+      }
+      this.#cache.set(name, seen);
+      const known = this.#view.get(id);
+      if (known) this.#view.report({ type: 'removed', instance: known, why: 'expired' });
+      return undefined;
+    }
+    const { record } = seen;
+    if (isStale(record, this.ctx.now(), this.ctx.hostname)) {
+      this.#cache.delete(name);
+      const known = this.#view.get(id);
+      if (known) this.#view.report({ type: 'removed', instance: known, why: 'expired' });
+      return this.#removeStale(name, seen.ino);
+    }
+    this.#cache.set(name, seen);
+    const known = this.#view.get(id);
+    if (known && sameInstance(known, record.instance)) return undefined;
+    // Same id, new address or labels: a restarted instance. Tell it as leave then join so a
+    // client drops connections to the old address.
+    if (known) this.#view.report({ type: 'removed', instance: known, why: 'left' });
+    if (initial) this.#view.seed(record.instance);
+    else this.#view.report({ type: 'added', instance: record.instance });
+    return undefined;
+  }
+
+  /**
+   * Deletes a stale lease, unless its owner has just replaced it (a renewal is a rename, so
+   * a fresh lease has a new inode). The window left between the check and the unlink only
+   * costs a live-but-late owner one renewal period of absence.
+   */
+  async #removeStale(name: string, ino: number): Promise<void> {
+    const file = join(this.dir, name);
+    try {
+      if ((await stat(file)).ino !== ino) return;
+      await unlink(file);
+      this.ctx.stats.staleRemoved++;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      safeWarn(this.ctx.warn, {
+        code: 'cleanup-failed',
+        message: `could not remove stale lease ${file}`,
+        path: file,
+        error,
+      });
+    }
+  }
+
+  async #removeOldTemps(names: string[]): Promise<void> {
+    const now = this.ctx.now();
+    await Promise.all(
+      names.map(async (name) => {
+        const file = join(this.dir, name);
+        try {
+          if (now - (await stat(file)).mtimeMs > this.ctx.tempMaxAgeMs) await unlink(file);
+        } catch {
+          // Gone already, or not ours to remove: either way nothing to do.
+        }
+      }),
+    );
+  }
+
+  /**
+   * (Re)starts fs.watch when it is not running or the directory was replaced (a watch
+   * follows the inode, so a recreated directory would go unwatched). Failure only costs
+   * latency: the poll still sees everything.
+   */
+  async #ensureFsWatch(): Promise<void> {
+    const ino = (await stat(this.dir)).ino;
+    if (this.#fsWatcher && ino === this.#dirIno) return;
+    this.#stopFsWatch();
+    if (this.#view.closed) return;
+    this.#dirIno = ino;
+    try {
+      const watcher = fsWatch(this.dir, { persistent: false }, (_event, name) => {
+        if (name === null) this.#schedule(null);
+        else if (isLeaseFileName(name)) this.#schedule(name);
+      });
+      watcher.on('error', () => {
+        if (this.#fsWatcher === watcher) this.#stopFsWatch();
+      });
+      this.#fsWatcher = watcher;
+    } catch (error) {
+      this.#dirIno = undefined;
+      if (this.#watchWarned) return;
+      this.#watchWarned = true;
+      safeWarn(this.ctx.warn, {
+        code: 'watch-failed',
+        message: `fs.watch on ${this.dir} failed; relying on polling every ${this.ctx.pollMs} ms`,
+        path: this.dir,
+        error,
+      });
+    }
+  }
+
+  #stopFsWatch(): void {
+    this.#fsWatcher?.close();
+    this.#fsWatcher = undefined;
+    this.#dirIno = undefined;
+  }
+
+  toString(): string {
+    return `FileWatcher(${endpointPath(this.key)})`;
+  }
+}
