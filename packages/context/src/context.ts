@@ -47,13 +47,21 @@ const DISPOSED = 4;
 const STATE_NAMES: readonly ContextState[] = ['live', 'stopped', 'killed'];
 
 const COMPLETED: Outcome = Object.freeze({ status: 'completed' });
-const NOOP_DISPOSABLE: Disposable = Object.freeze({
+const NOOP_DISPOSABLE: Subscription = Object.freeze({
   dispose() {},
   [Symbol.dispose]() {},
 });
 
+/**
+ * What `onStop`, `onKill` and `linkChild` return: `dispose()` (or `using`) undoes the
+ * registration or the link. Idempotent.
+ */
+export interface Subscription extends Disposable {
+  dispose(): void;
+}
+
 /** An `onStop`/`onKill` registration; disposing it unregisters the callback. */
-class Registration implements Disposable {
+class Registration implements Subscription {
   constructor(
     public callback: CancelCallback | undefined,
     private readonly set: Set<Registration>,
@@ -68,7 +76,7 @@ class Registration implements Disposable {
 }
 
 /** What `linkChild` returns: disposing it unlinks the child without cancelling it. */
-class Link implements Disposable {
+class Link implements Subscription {
   constructor(
     private readonly parent: Context,
     private readonly child: Context,
@@ -318,12 +326,12 @@ export class Context implements Disposable {
    * synchronously, if the context already is. A throwing callback does not stop the
    * others; its error goes to the error reporter. Dispose the result to unregister.
    */
-  onStop(callback: CancelCallback): Disposable {
+  onStop(callback: CancelCallback): Subscription {
     return this.#register(callback, STOPPED, 'onStop');
   }
 
   /** Like {@link onStop}, for `kill()` only. */
-  onKill(callback: CancelCallback): Disposable {
+  onKill(callback: CancelCallback): Subscription {
     return this.#register(callback, KILLED, 'onKill');
   }
 
@@ -396,7 +404,7 @@ export class Context implements Disposable {
    *
    * @returns a disposable that unlinks the child (without cancelling it).
    */
-  linkChild(child: Context): Disposable {
+  linkChild(child: Context): Subscription {
     if (!(child instanceof Context)) {
       throw new TypeError(`linkChild(child): child must be a Context, got ${describe(child)}`);
     }
@@ -628,7 +636,7 @@ export class Context implements Disposable {
     }
   }
 
-  #register(callback: CancelCallback, level: number, where: string): Disposable {
+  #register(callback: CancelCallback, level: number, where: string): Subscription {
     if (typeof callback !== 'function') {
       throw new TypeError(
         `${where}(callback): callback must be a function, got ${describe(callback)}`,
