@@ -1,0 +1,26 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context } from '@andon/context';
+import type { Logger } from 'pino';
+
+/** One HTTP request being served: the raw pair, its Context and its logger. */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Killed with kind `disconnect` when the client goes away, `shutdown` on close(). */
+  readonly context: Context;
+  readonly requestId: string;
+  /** A child logger that stamps every line with the request id. */
+  readonly log: Logger;
+}
+
+/** What a handler reports for the access log line. */
+export interface ExchangeSummary {
+  model?: string;
+  stream?: boolean;
+  finishReason?: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  /** The status the log and metrics should show when the response status cannot say it. */
+  status?: number;
+  error?: string;
+}

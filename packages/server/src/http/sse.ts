@@ -1,0 +1,100 @@
+import type { ServerResponse } from 'node:http';
+import type { OpenAIErrorBody } from '../openai/errors.js';
+
+/**
+ * Writes one Server-Sent Events response. Waits for `drain` when the socket buffer is full,
+ * so a slow reader holds back the producer instead of filling memory. Sends a comment
+ * heartbeat after `heartbeatMs` without output, so proxies keep the connection open and a
+ * dead peer is noticed (the write fails and the response closes). Writing after the peer
+ * left is a no-op: the disconnect is handled where `close` is watched.
+ */
+export class SseWriter {
+  readonly #res: ServerResponse;
+  readonly #heartbeatMs: number;
+  #heartbeat: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(res: ServerResponse, heartbeatMs: number) {
+    this.#res = res;
+    this.#heartbeatMs = heartbeatMs;
+  }
+
+  /** Sends the status line and headers at once, so the client sees the stream start. */
+  open(): void {
+    const res = this.#res;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // nginx and friends: do not buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    res.once('close', () => this.#stopHeartbeat());
+    if (this.#heartbeatMs > 0) {
+      this.#heartbeat = setTimeout(() => this.#beat(), this.#heartbeatMs);
+      this.#heartbeat.unref();
+    }
+  }
+
+  /** Sends `data: <json>`; resolves when the socket can take more (or the peer is gone). */
+  send(data: unknown): Promise<void> {
+    return this.#write(`data: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /**
+   * Sends an `error` event with an OpenAI error body. The `openai` SDK turns it into an
+   * `APIError` for the reader, rather than a silent end.
+   */
+  error(body: OpenAIErrorBody): Promise<void> {
+    return this.#write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
+  }
+
+  /** Ends a normal stream: `data: [DONE]`, then the end of the response. */
+  done(): void {
+    this.#stopHeartbeat();
+    if (!this.#writable()) return;
+    this.#res.end('data: [DONE]\n\n');
+  }
+
+  /** Ends the response without `[DONE]` (after an error event). */
+  end(): void {
+    this.#stopHeartbeat();
+    if (!this.#writable()) return;
+    this.#res.end();
+  }
+
+  #write(text: string): Promise<void> {
+    if (!this.#writable()) return Promise.resolve();
+    this.#heartbeat?.refresh();
+    if (this.#res.write(text)) return Promise.resolve();
+    return waitForDrain(this.#res);
+  }
+
+  #beat(): void {
+    if (!this.#writable()) return;
+    this.#res.write(': keep-alive\n\n');
+    this.#heartbeat?.refresh();
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeat !== undefined) clearTimeout(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
+  #writable(): boolean {
+    return !this.#res.destroyed && !this.#res.writableEnded;
+  }
+}
+
+// Resolves on drain or close, whichever comes first, and leaves no listener behind.
+function waitForDrain(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
