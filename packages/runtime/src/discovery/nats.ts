@@ -1,0 +1,633 @@
+import { randomUUID } from 'node:crypto';
+import {
+  connect,
+  createInbox,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
+import { Disconnected } from '../errors.js';
+import { checkInstance, checkKey, checkListener, sameInstance } from './check.js';
+import {
+  type Discovery,
+  type EndpointKey,
+  endpointPath,
+  type Instance,
+  type InstanceChange,
+  type Lease,
+  type Watcher,
+} from './discovery.js';
+import {
+  isNatsConnection,
+  type NatsConnectOptions,
+  redactSecrets,
+  resolveNatsOptions,
+} from './nats-options.js';
+import {
+  type Announcement,
+  announceSubject,
+  checkSubjectPrefix,
+  DEFAULT_DISCOVERY_PREFIX,
+  decodeAnnouncement,
+  encodeLeft,
+  encodeUp,
+  type LeaseEntry,
+  querySubject,
+} from './nats-subjects.js';
+import { InstanceView } from './view.js';
+import {
+  checkWarningHandler,
+  type DiscoveryWarning,
+  type DiscoveryWarningHandler,
+  safeWarn,
+} from './warning.js';
+
+/** Options for {@link NatsDiscovery.connect}. */
+export interface NatsDiscoveryOptions extends NatsConnectOptions {
+  /**
+   * Use this connection instead of opening one. It is not closed by `close()`, and
+   * `servers`, `user`, `password`, `token` and `name` must then be left out.
+   */
+  connection?: NatsConnection;
+  /**
+   * An instance that has not been heard from for this long is reported `expired`.
+   * Heartbeats go out every third of it. Default 1500 ms; at least 100.
+   */
+  leaseMs?: number;
+  /** First tokens of every discovery subject. Default `andon.discovery`. */
+  subjectPrefix?: string;
+  /** How long connecting may take before `connect` fails. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Where recoverable problems go (bad messages, lost connection). Default: a process warning. */
+  onWarning?: DiscoveryWarningHandler;
+}
+
+const DEFAULT_LEASE_MS = 1500;
+/** After the last reply to a query, wait this long for more before calling the view complete. */
+const QUERY_SETTLE_MS = 75;
+/** A query never holds `watch()` up for longer than this. */
+const QUERY_MAX_MS = 1000;
+/** Revoke and close wait at most this long for the server to confirm. */
+const FLUSH_MAX_MS = 1000;
+/** How long a departed lease id is remembered, against heartbeats that were already in flight. */
+const GONE_MEMORY_MS = 60_000;
+const OWN_OPTION_KEYS = ['servers', 'user', 'password', 'token', 'name'] as const;
+
+interface LocalKey {
+  readonly key: EndpointKey;
+  readonly leases: Map<string, NatsLease>;
+  readonly query: Subscription;
+}
+
+/**
+ * Discovery across hosts over core NATS (nats-server 2.9+; no JetStream, no per-key TTLs).
+ *
+ * Each registered instance is announced on `<prefix>.v1.ann.<ns>.<component>.<endpoint>`
+ * at once and then every `leaseMs / 3`; watchers report it `expired` after `leaseMs` of
+ * silence, so a SIGKILLed or cut-off process disappears without anyone's help. `revoke()`
+ * sends an explicit `left`. A new watcher asks `<prefix>.v1.query.…` and every holder
+ * replies, so it learns the current instances at once. After a reconnect, heartbeats
+ * resume and watchers ask again; while this process is disconnected nothing expires,
+ * since silence then says nothing about the others.
+ *
+ * @example
+ * const discovery = await NatsDiscovery.connect({ servers: 'nats://127.0.0.1:4222' });
+ * const lease = await discovery.register({
+ *   namespace: 'demo', component: 'server', endpoint: 'generate',
+ *   instanceId: 'a1', transport: 'nats', address: 'a1',
+ * });
+ * const watcher = await discovery.watch(
+ *   { namespace: 'demo', component: 'server', endpoint: 'generate' },
+ *   (change) => console.log(change.type, change.instance.instanceId),
+ * );
+ * watcher.instances; // [the a1 instance]
+ * await discovery.close(); // revokes a1, stops the watcher, closes the connection
+ */
+export class NatsDiscovery implements Discovery {
+  /** The connection in use (owned or borrowed). */
+  readonly connection: NatsConnection;
+  readonly leaseMs: number;
+  readonly subjectPrefix: string;
+  readonly #owned: boolean;
+  readonly #warn: DiscoveryWarningHandler;
+  readonly #secrets: readonly string[];
+  readonly #local = new Map<string, LocalKey>();
+  readonly #watchers = new Set<NatsWatcher>();
+  readonly #status: AsyncIterable<unknown>;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #sweep: NodeJS.Timeout | undefined;
+  #connected = true;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Connects (or adopts `options.connection`) and returns a discovery. Throws a TypeError
+   * naming a bad option, or {@link Disconnected} when the server cannot be reached; neither
+   * message ever holds a password or token.
+   *
+   * @example
+   * const discovery = await NatsDiscovery.connect(); // ANDON_NATS_URL, NATS_URL, NATS_USER…
+   */
+  static async connect(options: NatsDiscoveryOptions = {}): Promise<NatsDiscovery> {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('NatsDiscovery options must be an object');
+    }
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    if (
+      typeof leaseMs !== 'number' ||
+      !Number.isFinite(leaseMs) ||
+      leaseMs < 100 ||
+      leaseMs > 3_600_000
+    ) {
+      throw new TypeError(
+        `options.leaseMs must be a number of ms in [100, 3600000]; got ${String(leaseMs)}`,
+      );
+    }
+    const prefix = checkSubjectPrefix(options.subjectPrefix ?? DEFAULT_DISCOVERY_PREFIX);
+    const warn = checkWarningHandler(options.onWarning);
+    const timeout = options.connectTimeoutMs ?? 5000;
+    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+      throw new TypeError(
+        `options.connectTimeoutMs must be a positive number; got ${String(timeout)}`,
+      );
+    }
+    if (options.connection !== undefined) {
+      if (!isNatsConnection(options.connection)) {
+        throw new TypeError(
+          'options.connection must be a NatsConnection from @nats-io/transport-node',
+        );
+      }
+      for (const k of OWN_OPTION_KEYS) {
+        if (options[k] !== undefined) {
+          throw new TypeError(`options.${k} cannot be combined with options.connection`);
+        }
+      }
+      if (options.connection.isClosed()) throw new TypeError('options.connection is closed');
+      return new NatsDiscovery(options.connection, false, leaseMs, prefix, warn, []);
+    }
+    const resolved = resolveNatsOptions(options);
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        ...resolved.connect,
+        timeout,
+        // Discovery must outlive server restarts; give up never, retry briskly.
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        reconnectJitter: 100,
+        // Notice a dead or frozen server within seconds instead of the default minutes.
+        pingInterval: Math.max(1000, leaseMs),
+        maxPingOut: 3,
+      });
+    } catch (error) {
+      const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw new Disconnected(
+        redactSecrets(`cannot connect to NATS at ${resolved.display} (${why})`, resolved.secrets),
+        { tier: 'nats-discovery' },
+      );
+    }
+    const discovery = new NatsDiscovery(nc, true, leaseMs, prefix, warn, resolved.secrets);
+    return discovery;
+  }
+
+  private constructor(
+    nc: NatsConnection,
+    owned: boolean,
+    leaseMs: number,
+    prefix: string,
+    warn: DiscoveryWarningHandler,
+    secrets: readonly string[],
+  ) {
+    this.connection = nc;
+    this.#owned = owned;
+    this.leaseMs = leaseMs;
+    this.subjectPrefix = prefix;
+    this.#warn = warn;
+    this.#secrets = secrets;
+    this.#status = nc.status();
+    void this.#followStatus();
+    nc.closed().then(
+      () => this.#connectionClosed(),
+      () => this.#connectionClosed(),
+    );
+  }
+
+  async register(instance: Instance): Promise<Lease> {
+    const checked = checkInstance(instance);
+    this.#checkOpen();
+    const path = endpointPath(checked);
+    let local = this.#local.get(path);
+    if (local?.leases.has(checked.instanceId)) {
+      throw new Error(
+        `instance ${JSON.stringify(checked.instanceId)} is already registered for ${path}`,
+      );
+    }
+    if (!local) {
+      const key = checkKey(checked);
+      const query = this.connection.subscribe(querySubject(this.subjectPrefix, key), {
+        callback: (_err, msg) => this.#answer(path, msg),
+      });
+      local = { key, leases: new Map(), query };
+      this.#local.set(path, local);
+    }
+    const lease = new NatsLease({ lease: randomUUID(), instance: checked }, (l) => this.#revoke(l));
+    local.leases.set(checked.instanceId, lease);
+    const up: Announcement = { kind: 'up', leaseMs: this.leaseMs, leases: [lease.entry] };
+    for (const w of this.#watchersOf(path)) w.apply(up);
+    this.#publish(
+      announceSubject(this.subjectPrefix, checked),
+      encodeUp(this.leaseMs, [lease.entry]),
+    );
+    this.#heartbeat ??= unref(setInterval(() => this.#beat(), Math.max(10, this.leaseMs / 3)));
+    return lease;
+  }
+
+  async watch(key: EndpointKey, onChange: (change: InstanceChange) => void): Promise<Watcher> {
+    const checked = checkKey(key);
+    checkListener(onChange);
+    this.#checkOpen();
+    const watcher = new NatsWatcher(checked, onChange, this.#warn, (w) => this.#watcherClosed(w));
+    // Subscribe before asking, so no join can fall between the answer and the stream.
+    watcher.subscription = this.connection.subscribe(announceSubject(this.subjectPrefix, checked), {
+      callback: (_err, msg) => watcher.receive(msg),
+    });
+    this.#watchers.add(watcher);
+    this.#sweep ??= unref(
+      setInterval(() => this.#expire(), Math.max(25, Math.min(250, this.leaseMs / 6))),
+    );
+    const local = this.#local.get(endpointPath(checked));
+    if (local) {
+      watcher.apply({
+        kind: 'up',
+        leaseMs: this.leaseMs,
+        leases: [...local.leases.values()].map((l) => l.entry),
+      });
+    }
+    await this.#query(watcher);
+    watcher.start();
+    return watcher;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#stopTimers();
+    (this.#status as { stop?: () => void }).stop?.();
+    for (const w of [...this.#watchers]) w.close();
+    const open = !this.connection.isClosed();
+    for (const local of this.#local.values()) {
+      const entries = [...local.leases.values()].map((l) => l.entry);
+      for (const lease of local.leases.values()) lease.revoked = true;
+      local.leases.clear();
+      if (open) {
+        this.#publish(announceSubject(this.subjectPrefix, local.key), encodeLeft(entries));
+        local.query.unsubscribe();
+      }
+    }
+    this.#local.clear();
+    if (!open) return;
+    if (this.#owned) {
+      // drain() flushes the `left` messages; it can stall while the server is away.
+      const drained = await bounded(this.connection.drain(), FLUSH_MAX_MS);
+      if (!drained && !this.connection.isClosed()) await this.connection.close();
+    } else {
+      await this.#flush();
+    }
+  }
+
+  async #revoke(lease: NatsLease): Promise<void> {
+    const path = endpointPath(lease.entry.instance);
+    const local = this.#local.get(path);
+    if (!local || local.leases.get(lease.entry.instance.instanceId) !== lease) return;
+    local.leases.delete(lease.entry.instance.instanceId);
+    if (local.leases.size === 0) {
+      this.#local.delete(path);
+      if (!this.connection.isClosed()) local.query.unsubscribe();
+    }
+    if (this.#local.size === 0 && this.#heartbeat) {
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = undefined;
+    }
+    const left: Announcement = {
+      kind: 'left',
+      leases: [{ lease: lease.entry.lease, instanceId: lease.entry.instance.instanceId }],
+    };
+    for (const w of this.#watchersOf(path)) w.apply(left);
+    this.#publish(announceSubject(this.subjectPrefix, local.key), encodeLeft([lease.entry]));
+    await this.#flush();
+  }
+
+  #beat(): void {
+    if (!this.#connected) return; // buffered heartbeats would only pile up while away
+    for (const local of this.#local.values()) {
+      const entries = [...local.leases.values()].map((l) => l.entry);
+      this.#publish(
+        announceSubject(this.subjectPrefix, local.key),
+        encodeUp(this.leaseMs, entries),
+      );
+    }
+  }
+
+  #answer(path: string, msg: Msg): void {
+    const local = this.#local.get(path);
+    if (!local || !msg.reply || local.leases.size === 0) return;
+    const entries = [...local.leases.values()].map((l) => l.entry);
+    this.#publish(msg.reply, encodeUp(this.leaseMs, entries));
+  }
+
+  /** Asks every holder of the watcher's endpoint; resolves once answers stop coming. */
+  #query(watcher: NatsWatcher): Promise<void> {
+    if (!this.#connected || this.connection.isClosed()) return Promise.resolve();
+    return new Promise((resolve) => {
+      let settle: NodeJS.Timeout | undefined;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(settle);
+        clearTimeout(cap);
+        sub.unsubscribe();
+        resolve();
+      };
+      const cap = setTimeout(finish, QUERY_MAX_MS);
+      const sub = this.connection.subscribe(createInbox(), {
+        callback: (err, msg) => {
+          // 503: nobody holds a lease on this endpoint, so the answer is complete now.
+          if (err || msg.headers?.status === '503' || watcher.closed || done) return finish();
+          watcher.receive(msg);
+          clearTimeout(settle);
+          settle = setTimeout(finish, QUERY_SETTLE_MS);
+        },
+      });
+      try {
+        this.connection.publish(querySubject(this.subjectPrefix, watcher.key), undefined, {
+          reply: sub.getSubject(),
+        });
+      } catch (error) {
+        this.#warning('watch-failed', `cannot query ${endpointPath(watcher.key)}`, error);
+        finish();
+      }
+    });
+  }
+
+  #expire(): void {
+    if (!this.#connected) return;
+    const now = performance.now();
+    for (const w of this.#watchers) w.expire(now);
+  }
+
+  async #followStatus(): Promise<void> {
+    try {
+      for await (const s of this.#status as AsyncIterable<{ type: string; server?: string }>) {
+        if (s.type === 'disconnect' && this.#connected) {
+          this.#connected = false;
+          this.#warning(
+            'renew-failed',
+            `lost the NATS connection to ${s.server ?? 'the server'}; leases are not renewed and nothing expires until it is back`,
+          );
+        } else if (s.type === 'reconnect') {
+          this.#resync();
+        }
+      }
+    } catch (error) {
+      this.#warning('watch-failed', 'the NATS status stream failed', error);
+    }
+  }
+
+  /** After a reconnect: re-announce at once, give everyone a fresh lease, ask again. */
+  #resync(): void {
+    this.#connected = true;
+    if (this.#closing) return;
+    this.#warning(
+      'renew-failed',
+      'NATS connection restored; re-announcing leases and re-reading watchers',
+    );
+    this.#beat();
+    const now = performance.now();
+    for (const w of this.#watchers) {
+      w.extend(now);
+      void this.#query(w);
+    }
+  }
+
+  #connectionClosed(): void {
+    if (this.#closing) return;
+    this.#stopTimers();
+    this.#warning(
+      'watch-failed',
+      'the NATS connection closed; every watched instance is reported expired',
+    );
+    for (const w of this.#watchers) w.expire(Number.POSITIVE_INFINITY);
+  }
+
+  #publish(subject: string, data: Uint8Array): void {
+    try {
+      this.connection.publish(subject, data);
+    } catch (error) {
+      this.#warning('renew-failed', `cannot publish on ${subject}`, error);
+    }
+  }
+
+  async #flush(): Promise<void> {
+    if (!this.#connected || this.connection.isClosed()) return;
+    await bounded(this.connection.flush(), FLUSH_MAX_MS);
+  }
+
+  *#watchersOf(path: string): Iterable<NatsWatcher> {
+    for (const w of this.#watchers) if (w.path === path) yield w;
+  }
+
+  #watcherClosed(watcher: NatsWatcher): void {
+    this.#watchers.delete(watcher);
+    if (!this.connection.isClosed()) watcher.subscription?.unsubscribe();
+    if (this.#watchers.size === 0 && this.#sweep) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+    }
+  }
+
+  #stopTimers(): void {
+    clearInterval(this.#heartbeat);
+    clearInterval(this.#sweep);
+    this.#heartbeat = this.#sweep = undefined;
+  }
+
+  #checkOpen(): void {
+    if (this.#closing) throw new Error('NatsDiscovery is closed');
+    if (this.connection.isClosed())
+      throw new Disconnected('the NATS connection is closed', { tier: 'nats-discovery' });
+  }
+
+  #warning(code: DiscoveryWarning['code'], message: string, error?: unknown): void {
+    const text = redactSecrets(
+      error instanceof Error
+        ? `nats discovery: ${message}: ${error.message}`
+        : `nats discovery: ${message}`,
+      this.#secrets,
+    );
+    // The raw error is left out: its fields may hold what the text had to hide.
+    safeWarn(this.#warn, { code, message: text });
+  }
+}
+
+class NatsLease implements Lease {
+  revoked = false;
+  constructor(
+    readonly entry: LeaseEntry,
+    private readonly onRevoke: (lease: NatsLease) => Promise<void>,
+  ) {}
+
+  async revoke(): Promise<void> {
+    if (this.revoked) return;
+    this.revoked = true;
+    await this.onRevoke(this);
+  }
+}
+
+interface Known {
+  lease: string;
+  leaseMs: number;
+  deadline: number;
+}
+
+/** @internal One watch: its view, the lease behind each instance, and when each expires. */
+class NatsWatcher implements Watcher {
+  readonly path: string;
+  subscription: Subscription | undefined;
+  readonly #view: InstanceView;
+  /** The starting set while the initial query runs; undefined once the view is handed out. */
+  #initial: Map<string, Instance> | undefined = new Map();
+  readonly #known = new Map<string, Known>();
+  /** Leases that left recently; a heartbeat sent just before the `left` must not revive them. */
+  readonly #gone = new Map<string, number>();
+
+  constructor(
+    readonly key: EndpointKey,
+    onChange: (change: InstanceChange) => void,
+    private readonly warn: DiscoveryWarningHandler,
+    private readonly onClosed: (w: NatsWatcher) => void,
+  ) {
+    this.path = endpointPath(key);
+    this.#view = new InstanceView(key, onChange, warn);
+  }
+
+  get instances(): readonly Instance[] {
+    return this.#view.instances;
+  }
+
+  get closed(): boolean {
+    return this.#view.closed;
+  }
+
+  /** Ends the initial phase: what was found becomes `instances`; later news is reported. */
+  start(): void {
+    for (const instance of this.#initial?.values() ?? []) this.#view.seed(instance);
+    this.#initial = undefined;
+  }
+
+  receive(msg: Msg): void {
+    if (this.closed) return;
+    let announcement: Announcement;
+    try {
+      announcement = decodeAnnouncement(msg.string(), this.key);
+    } catch (error) {
+      safeWarn(this.warn, {
+        code: 'watch-failed',
+        message: `nats discovery: ignored a bad message on ${msg.subject}: ${error instanceof Error ? error.message : String(error)}`,
+      });
+      return;
+    }
+    this.apply(announcement);
+  }
+
+  apply(a: Announcement): void {
+    if (this.closed) return;
+    const now = performance.now();
+    if (a.kind === 'left') {
+      for (const { lease, instanceId } of a.leases) {
+        this.#gone.set(lease, now + GONE_MEMORY_MS);
+        if (this.#known.get(instanceId)?.lease !== lease) continue;
+        this.#known.delete(instanceId);
+        this.#remove(instanceId, 'left');
+      }
+      return;
+    }
+    for (const { lease, instance } of a.leases) {
+      if (this.#gone.has(lease)) continue;
+      const current = this.#get(instance.instanceId);
+      this.#known.set(instance.instanceId, {
+        lease,
+        leaseMs: a.leaseMs,
+        deadline: now + a.leaseMs,
+      });
+      if (current && sameInstance(current, instance)) continue;
+      // Same id, new address: the old one is gone as far as callers are concerned.
+      if (current) this.#remove(instance.instanceId, 'left');
+      if (this.#initial) this.#initial.set(instance.instanceId, instance);
+      else this.#view.report({ type: 'added', instance });
+    }
+  }
+
+  expire(now: number): void {
+    for (const [id, known] of this.#known) {
+      if (known.deadline > now) continue;
+      this.#known.delete(id);
+      this.#remove(id, 'expired');
+    }
+    for (const [lease, until] of this.#gone) if (until <= now) this.#gone.delete(lease);
+  }
+
+  /** Restarts every lease clock, after a time when nothing could be heard. */
+  extend(now: number): void {
+    for (const known of this.#known.values()) {
+      known.deadline = Math.max(known.deadline, now + known.leaseMs);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.#view.close();
+    this.#known.clear();
+    this.#gone.clear();
+    this.onClosed(this);
+  }
+
+  #get(instanceId: string): Instance | undefined {
+    return this.#initial ? this.#initial.get(instanceId) : this.#view.get(instanceId);
+  }
+
+  #remove(instanceId: string, why: 'left' | 'expired'): void {
+    if (this.#initial) {
+      this.#initial.delete(instanceId);
+      return;
+    }
+    const instance = this.#view.get(instanceId);
+    if (instance) this.#view.report({ type: 'removed', instance, why });
+  }
+}
+
+function unref(timer: NodeJS.Timeout): NodeJS.Timeout {
+  timer.unref();
+  return timer;
+}
+
+/** Resolves true if `p` settles within `ms`, false otherwise; never rejects. */
+async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((r) => {
+    timer = setTimeout(() => r(false), ms);
+  });
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
