@@ -1,5 +1,5 @@
 import { type FSWatcher, watch as fsWatch } from 'node:fs';
-import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sameInstance } from './check.js';
 import {
@@ -13,8 +13,10 @@ import {
   isLeaseFileName,
   isStale,
   isTempFileName,
+  isTombstoneName,
   type LeaseRecord,
   parseLease,
+  tombstoneName,
 } from './lease-file.js';
 import { InstanceView } from './view.js';
 import { type DiscoveryWarningHandler, safeWarn } from './warning.js';
@@ -23,7 +25,7 @@ import { type DiscoveryWarningHandler, safeWarn } from './warning.js';
 export interface FileWatcherContext {
   readonly hostname: string;
   readonly pollMs: number;
-  /** Temp files older than this are leftovers of a crashed writer. */
+  /** Temp files and tombstones older than this are left over and removed. */
   readonly tempMaxAgeMs: number;
   readonly warn: DiscoveryWarningHandler;
   readonly stats: { badFiles: number; staleRemoved: number };
@@ -31,7 +33,7 @@ export interface FileWatcherContext {
 }
 
 type Observation =
-  | { readonly kind: 'gone' }
+  | { readonly kind: 'gone'; readonly expired: boolean }
   | {
       readonly kind: 'bad';
       readonly sig: string;
@@ -169,12 +171,12 @@ export class FileWatcher implements Watcher {
     const temps: string[] = [];
     for (const name of names) {
       if (isLeaseFileName(name)) leases.push(name);
-      else if (isTempFileName(name)) temps.push(name);
+      else if (isTempFileName(name) || isTombstoneName(name)) temps.push(name);
     }
     const present = new Set(leases);
     for (const name of this.#cache.keys()) if (!present.has(name)) leases.push(name);
     await this.#check(leases, initial);
-    if (temps.length > 0) await this.#removeOldTemps(temps);
+    if (temps.length > 0) await this.#removeLeftovers(temps);
   }
 
   async #check(names: string[], initial = false): Promise<void> {
@@ -207,8 +209,19 @@ export class FileWatcher implements Watcher {
       }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return { kind: 'gone' };
+      if (code === 'ENOENT') return { kind: 'gone', expired: await this.#buried(name) };
       return { kind: 'bad', sig: `error:${code}`, reason: `unreadable (${code})`, error };
+    }
+  }
+
+  /** Whether the lease we last saw under `name` was moved to its tombstone as stale. */
+  async #buried(name: string): Promise<boolean> {
+    const last = this.#cache.get(name);
+    if (last?.kind !== 'lease') return false;
+    try {
+      return (await stat(join(this.dir, tombstoneName(name)))).ino === last.ino;
+    } catch {
+      return false;
     }
   }
 
@@ -219,12 +232,12 @@ export class FileWatcher implements Watcher {
     if (seen.kind === 'gone') {
       this.#cache.delete(name);
       const known = this.#view.get(id);
-      // A lease deleted by its owner was live until then; one another watcher deleted as
-      // stale is stale by our own judgement too, since both tests only become truer.
-      if (known && before?.kind === 'lease') {
-        const why = isStale(before.record, this.ctx.now(), this.ctx.hostname) ? 'expired' : 'left';
-        this.#view.report({ type: 'removed', instance: known, why });
-      }
+      if (known)
+        this.#view.report({
+          type: 'removed',
+          instance: known,
+          why: seen.expired ? 'expired' : 'left',
+        });
       return undefined;
     }
     if (seen.kind === 'bad') {
@@ -261,15 +274,15 @@ export class FileWatcher implements Watcher {
   }
 
   /**
-   * Deletes a stale lease, unless its owner has just replaced it (a renewal is a rename, so
-   * a fresh lease has a new inode). The window left between the check and the unlink only
-   * costs a live-but-late owner one renewal period of absence.
+   * Moves a stale lease to its tombstone, unless its owner has just replaced it (a renewal
+   * is a rename, so a fresh lease has a new inode). The window left between the check and
+   * the rename only costs a live-but-late owner one renewal period of absence.
    */
   async #removeStale(name: string, ino: number): Promise<void> {
     const file = join(this.dir, name);
     try {
       if ((await stat(file)).ino !== ino) return;
-      await unlink(file);
+      await rename(file, join(this.dir, tombstoneName(name)));
       this.ctx.stats.staleRemoved++;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
@@ -282,7 +295,7 @@ export class FileWatcher implements Watcher {
     }
   }
 
-  async #removeOldTemps(names: string[]): Promise<void> {
+  async #removeLeftovers(names: string[]): Promise<void> {
     const now = this.ctx.now();
     await Promise.all(
       names.map(async (name) => {

@@ -41,6 +41,19 @@ export function isTempFileName(name: string): boolean {
 }
 
 /**
+ * Where a watcher moves a stale lease instead of deleting it. The rename keeps the inode, so
+ * another watcher that finds the lease gone can tell "expired" (the tombstone holds the inode
+ * it last saw) from "left" (its owner unlinked it), even when the owner's pid is gone too.
+ */
+export function tombstoneName(leaseName: string): string {
+  return `.${leaseName}.expired`;
+}
+
+export function isTombstoneName(name: string): boolean {
+  return name.startsWith('.') && name.endsWith('.expired');
+}
+
+/**
  * Parses and checks a lease file read from `<endpoint dir>/<name>`. Throws an Error saying
  * what is wrong; a file that lies about its endpoint or id (copied, hand-edited) is refused
  * so that it cannot shadow a real instance.
@@ -56,7 +69,9 @@ export function parseLease(text: string, key: EndpointKey, name: string): LeaseR
     throw new Error(`expected an object, got ${describe(raw)}`);
   const record = raw as Record<string, unknown>;
   if (record.version !== LEASE_FORMAT) {
-    throw new Error(`unknown lease format version ${describe(record.version)}`);
+    throw new Error(
+      `unknown lease format version ${JSON.stringify(record.version) ?? 'undefined'}`,
+    );
   }
   let instance: Instance;
   try {
