@@ -117,6 +117,13 @@ interface Effect {
 
 let unlink: (parent: Context, child: Context) => void;
 
+/** @internal For tests: the children linked under `ctx`, in link order. */
+export let linkedChildren: (ctx: Context) => Context[];
+/** @internal For tests: the parent `ctx` is linked under, if any. */
+export let linkedParent: (ctx: Context) => Context | undefined;
+/** @internal For tests: how many onStop/onKill callbacks `ctx` holds. */
+export let registrationCount: (ctx: Context) => number;
+
 /**
  * The cancellation state of one request in one process.
  *
@@ -530,6 +537,14 @@ export class Context implements Disposable {
   // Link (below) needs to reach private state; a static block grants that without making
   // unlinking a public method.
   static {
+    linkedChildren = (ctx) => {
+      const children: Context[] = [];
+      for (let c = ctx.#head; c !== undefined; c = c.#next) children.push(c);
+      return children;
+    };
+    linkedParent = (ctx) => ctx.#parent;
+    registrationCount = (ctx) =>
+      (ctx.#extras?.stopCallbacks?.size ?? 0) + (ctx.#extras?.killCallbacks?.size ?? 0);
     unlink = (parent, child) => {
       if (child.#parent !== parent) return;
       child.#detach();
