@@ -1,0 +1,512 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Client, type ClientHost } from './client.js';
+import {
+  checkName,
+  type Discovery,
+  type EndpointKey,
+  endpointPath,
+  type Instance,
+  type Lease,
+} from './discovery/discovery.js';
+import { FileDiscovery } from './discovery/file.js';
+import { MemoryDiscovery } from './discovery/memory.js';
+import { Disconnected } from './errors.js';
+import { CallerConnection } from './session/caller.js';
+import { defaultLogger, type Logger } from './session/logger.js';
+import {
+  type Handler,
+  ResponderConnection,
+  type ResponderHost,
+  type ServedStream,
+} from './session/responder.js';
+import { newStats, type RuntimeStats } from './session/stats.js';
+import { MemoryTransport } from './transports/memory.js';
+import { TcpTransport } from './transports/tcp.js';
+import type { Transport } from './transports/transport.js';
+import { DEFAULT_MAX_FRAME } from './wire/frame.js';
+
+/** Options of {@link Runtime.start}. All are optional. */
+export interface RuntimeOptions {
+  /** `tcp` (default: processes on one or many hosts), `memory` (one process), or your own. */
+  transport?: 'tcp' | 'memory' | Transport;
+  /** `file` (default with tcp), `memory` (default with memory), or your own Discovery. */
+  discovery?: 'file' | 'memory' | Discovery;
+  /** Where the tcp transport listens. Default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Shared secret every peer must present in its handshake. Default `$ANDON_TOKEN`. */
+  token?: string;
+  /** Directory for file discovery. Default `$ANDON_DISCOVERY_DIR` or the OS temp dir. */
+  discoveryDir?: string;
+  /** Heartbeat interval. Default 1000 ms. */
+  heartbeatMs?: number;
+  /** Silent intervals after which a peer is lost. Default 3. */
+  missedHeartbeats?: number;
+  /** Largest frame accepted, bytes. Default 1 MiB. */
+  maxFrame?: number;
+  /** Items a caller accepts ahead of its consumer, per stream (credit window). Default 64. */
+  window?: number;
+  /** Streams this instance serves at once before answering Overloaded. Default 10 000. */
+  maxStreams?: number;
+  /** Structured logger (pino-compatible). Default: JSON on stderr at `$ANDON_LOG_LEVEL`. */
+  logger?: Logger;
+}
+
+/** Options of {@link Runtime.shutdown}. */
+export interface ShutdownOptions {
+  /** How long in-flight streams may run to completion. Default 5000 ms. */
+  graceMs?: number;
+  /** After the grace period, how long stopped handlers get before they are killed. Default 1000 ms. */
+  stopGraceMs?: number;
+}
+
+/** Served endpoint handle returned by {@link Endpoint.serve}. */
+export interface ServedEndpoint {
+  /** What discovery publishes for this endpoint. */
+  readonly instance: Instance;
+  /** Leaves discovery and stops taking new requests; in-flight ones go on. */
+  stop(): Promise<void>;
+}
+
+interface ResolvedOptions {
+  heartbeatMs: number;
+  missedHeartbeats: number;
+  maxFrame: number;
+  window: number;
+  maxStreams: number;
+  token: string | undefined;
+}
+
+/**
+ * One andon runtime per process (or several, for tests): it serves endpoints, calls
+ * others, and carries stop, kill, deadlines and heartbeats between them.
+ *
+ * @example
+ * const rt = await Runtime.start({ transport: 'tcp', discovery: 'file' });
+ * const ep = rt.namespace('demo').component('server').endpoint('generate');
+ * await ep.serve(async function* (request, ctx) {
+ *   for (let i = 0; !ctx.isStopped(); i++) yield i;
+ * });
+ * const client = await ep.client();
+ * await client.waitForInstances();
+ * for await (const item of await client.generate({})) if (item === 3) break;
+ * await rt.shutdown();
+ */
+export class Runtime {
+  /** Unique id of this runtime instance, as published in discovery. */
+  readonly instanceId: string;
+  readonly #transport: Transport;
+  readonly #discovery: Discovery;
+  readonly #ownsDiscovery: boolean;
+  readonly #options: ResolvedOptions;
+  readonly #log: Logger;
+  readonly #stats: RuntimeStats = newStats();
+  readonly #handlers = new Map<string, { handler: Handler; tier: string }>();
+  readonly #leases = new Map<string, Lease>();
+  readonly #responders = new Set<ResponderConnection>();
+  readonly #served = new Set<ServedStream>();
+  readonly #callers = new Map<string, Promise<CallerConnection>>();
+  readonly #drained = new Set<string>();
+  readonly #clients = new Set<Client>();
+  #address: Promise<string> | undefined;
+  #shutdown: Promise<void> | undefined;
+  #drainWaiters: Array<() => void> = [];
+  readonly #responderHost: ResponderHost;
+  readonly #clientHost: ClientHost;
+
+  private constructor(
+    transport: Transport,
+    discovery: Discovery,
+    ownsDiscovery: boolean,
+    options: ResolvedOptions,
+    log: Logger,
+  ) {
+    this.instanceId = randomBytes(6).toString('hex');
+    this.#transport = transport;
+    this.#discovery = discovery;
+    this.#ownsDiscovery = ownsDiscovery;
+    this.#options = options;
+    this.#log = log.child({ instance: this.instanceId });
+    const served = this.#served;
+    this.#responderHost = {
+      handlerFor: (endpoint) => this.#handlers.get(endpoint)?.handler,
+      tierOf: (endpoint) => this.#handlers.get(endpoint)?.tier ?? `${endpoint}@${this.instanceId}`,
+      streamOpened: (stream) => {
+        served.add(stream);
+      },
+      streamClosed: (stream) => {
+        served.delete(stream);
+        if (served.size === 0) for (const wake of this.#drainWaiters.splice(0)) wake();
+      },
+      maxStreams: options.maxStreams,
+      get activeStreams() {
+        return served.size;
+      },
+    };
+    this.#clientHost = {
+      transportName: transport.name,
+      window: options.window,
+      connect: (instance) => this.#connect(instance),
+      clientClosed: (client) => {
+        this.#clients.delete(client);
+      },
+    };
+  }
+
+  /** Starts a runtime. Nothing listens until the first `serve()`. */
+  static async start(options: RuntimeOptions = {}): Promise<Runtime> {
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError('Runtime.start(options): options must be an object');
+    const transport = pickTransport(options);
+    const discoveryChoice = options.discovery ?? (transport.name === 'memory' ? 'memory' : 'file');
+    let discovery: Discovery;
+    let owns = true;
+    if (discoveryChoice === 'file')
+      discovery = new FileDiscovery(
+        options.discoveryDir === undefined ? {} : { dir: options.discoveryDir },
+      );
+    else if (discoveryChoice === 'memory') discovery = new MemoryDiscovery();
+    else if (isDiscovery(discoveryChoice)) {
+      discovery = discoveryChoice;
+      owns = false;
+    } else {
+      throw new TypeError(
+        `Runtime.start: options.discovery must be 'file', 'memory' or a Discovery, got ${JSON.stringify(discoveryChoice)}`,
+      );
+    }
+    const resolved: ResolvedOptions = {
+      heartbeatMs: positive('heartbeatMs', options.heartbeatMs, 1000),
+      missedHeartbeats: positiveInteger('missedHeartbeats', options.missedHeartbeats, 3),
+      maxFrame: positiveInteger('maxFrame', options.maxFrame, DEFAULT_MAX_FRAME),
+      window: positiveInteger('window', options.window, 64),
+      maxStreams: positiveInteger('maxStreams', options.maxStreams, 10_000),
+      token: options.token ?? process.env.ANDON_TOKEN,
+    };
+    if (
+      resolved.token !== undefined &&
+      (typeof resolved.token !== 'string' || resolved.token.length === 0)
+    ) {
+      throw new TypeError('Runtime.start: options.token must be a non-empty string');
+    }
+    return new Runtime(transport, discovery, owns, resolved, options.logger ?? defaultLogger());
+  }
+
+  /** A namespace: the first part of an endpoint's path. */
+  namespace(name: string): Namespace {
+    return new Namespace(this, checkName('namespace', name));
+  }
+
+  /** Counters: connections, streams, protocol errors, cancellations by kind. */
+  stats(): RuntimeStats {
+    return structuredClone(this.#stats);
+  }
+
+  /** The transport's name (`tcp`, `memory`, …). */
+  get transportName(): string {
+    return this.#transport.name;
+  }
+
+  /** @internal For tests that simulate a frozen or crashed peer on the memory transport. */
+  get transport(): Transport {
+    return this.#transport;
+  }
+
+  /**
+   * Leaves discovery first, stops accepting, lets in-flight streams finish within
+   * `graceMs`, then stops them (kind `shutdown`), then kills what remains after
+   * `stopGraceMs`. Closes every connection and timer. Idempotent.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.#shutdown ??= this.#runShutdown(
+      nonNegative('graceMs', options.graceMs, 5000),
+      nonNegative('stopGraceMs', options.stopGraceMs, 1000),
+    );
+    return this.#shutdown;
+  }
+
+  // ── serving ──
+
+  /** @internal */
+  async serve(key: EndpointKey, handler: Handler): Promise<ServedEndpoint> {
+    if (typeof handler !== 'function')
+      throw new TypeError('serve(handler): handler must be a function');
+    this.#checkRunning();
+    const path = endpointPath(key);
+    if (this.#handlers.has(path)) throw new Error(`${path} is already served by this runtime`);
+    const tier = `${key.namespace}/${key.component}@${this.instanceId}`;
+    this.#handlers.set(path, { handler, tier });
+    try {
+      const address = await this.#listen();
+      const instance: Instance = {
+        ...key,
+        instanceId: this.instanceId,
+        transport: this.#transport.name,
+        address,
+        metadata: { pid: String(process.pid), hostname: hostname() },
+      };
+      const lease = await this.#discovery.register(instance);
+      this.#leases.set(path, lease);
+      return {
+        instance,
+        stop: async () => {
+          this.#handlers.delete(path);
+          this.#leases.delete(path);
+          await lease.revoke();
+        },
+      };
+    } catch (error) {
+      this.#handlers.delete(path);
+      throw error;
+    }
+  }
+
+  #listen(): Promise<string> {
+    this.#address ??= this.#transport.listen((channel) => {
+      if (this.#shutdown) {
+        channel.destroy();
+        return;
+      }
+      const responder = new ResponderConnection(
+        channel,
+        {
+          ...this.#connectionOptions(),
+          ...(this.#options.token === undefined ? {} : { token: this.#options.token }),
+        },
+        this.#responderHost,
+      );
+      this.#responders.add(responder);
+      responder.onClosed = () => this.#responders.delete(responder);
+    });
+    return this.#address;
+  }
+
+  // ── calling ──
+
+  /** @internal */
+  async client<Req, Item>(key: EndpointKey): Promise<Client<Req, Item>> {
+    this.#checkRunning();
+    const client = new Client<Req, Item>(this.#clientHost, key);
+    const watcher = await this.#discovery.watch(key, (change) => {
+      if (change.type === 'added') client.instanceAdded();
+      else
+        client.instanceRemoved(
+          change.instance,
+          change.why,
+          this.#drained.has(change.instance.address),
+        );
+    });
+    client.attach(watcher);
+    this.#clients.add(client as Client);
+    return client;
+  }
+
+  #connect(instance: Instance): Promise<CallerConnection> {
+    const address = instance.address;
+    const pooled = this.#callers.get(address);
+    if (pooled) return pooled;
+    const opening = this.#transport.connect(address).then((channel) => {
+      const connection = new CallerConnection(channel, {
+        ...this.#connectionOptions(),
+        ...(this.#options.token === undefined ? {} : { token: this.#options.token }),
+      });
+      this.#drained.delete(address);
+      const retire = () => {
+        if (this.#callers.get(address) === opening) this.#callers.delete(address);
+      };
+      connection.onRetire = () => {
+        if (!connection.closed) this.#drained.add(address);
+        retire();
+      };
+      connection.onClosed = retire;
+      return connection;
+    });
+    this.#callers.set(address, opening);
+    opening.catch(() => {
+      if (this.#callers.get(address) === opening) this.#callers.delete(address);
+    });
+    return opening;
+  }
+
+  #connectionOptions() {
+    return {
+      instanceId: this.instanceId,
+      heartbeatMs: this.#options.heartbeatMs,
+      missedHeartbeats: this.#options.missedHeartbeats,
+      maxFrame: this.#options.maxFrame,
+      log: this.#log,
+      stats: this.#stats,
+    };
+  }
+
+  #checkRunning(): void {
+    if (this.#shutdown) throw new Disconnected('this runtime is shutting down');
+  }
+
+  async #runShutdown(graceMs: number, stopGraceMs: number): Promise<void> {
+    for (const responder of this.#responders) responder.goAway('shutting down');
+    await Promise.allSettled([...this.#leases.values()].map((lease) => lease.revoke()));
+    this.#leases.clear();
+    this.#handlers.clear();
+    await this.#transport.close();
+    if (!(await this.#drain(graceMs))) {
+      for (const stream of this.#served) stream.stopForShutdown('the instance is shutting down');
+      if (!(await this.#drain(stopGraceMs))) {
+        for (const stream of [...this.#served])
+          stream.killForShutdown('the instance shut down before the stream finished');
+      }
+    }
+    for (const client of [...this.#clients]) client.close();
+    for (const responder of [...this.#responders]) responder.close(new Error('runtime shut down'));
+    const callers = await Promise.allSettled([...this.#callers.values()]);
+    for (const result of callers) {
+      if (result.status === 'fulfilled')
+        result.value.close(new Disconnected('the calling runtime shut down'));
+    }
+    this.#callers.clear();
+    if (this.#ownsDiscovery) await this.#discovery.close();
+  }
+
+  /** Resolves true once no stream is being served, false after `ms`. */
+  #drain(ms: number): Promise<boolean> {
+    if (this.#served.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#drainWaiters = this.#drainWaiters.filter((w) => w !== wake);
+        resolve(this.#served.size === 0);
+      }, ms);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.#drainWaiters.push(wake);
+    });
+  }
+}
+
+/** A namespace: groups components. */
+export class Namespace {
+  /** @internal */
+  constructor(
+    private readonly runtime: Runtime,
+    readonly name: string,
+  ) {}
+
+  component(name: string): Component {
+    return new Component(this.runtime, this.name, checkName('component', name));
+  }
+}
+
+/** A component: one kind of service (a server, a router, a worker). */
+export class Component {
+  /** @internal */
+  constructor(
+    private readonly runtime: Runtime,
+    readonly namespace: string,
+    readonly name: string,
+  ) {}
+
+  endpoint(name: string): Endpoint {
+    return new Endpoint(this.runtime, {
+      namespace: this.namespace,
+      component: this.name,
+      endpoint: checkName('endpoint', name),
+    });
+  }
+}
+
+/** An endpoint: something to serve, or to call. */
+export class Endpoint<Req = unknown, Item = unknown> {
+  /** @internal */
+  constructor(
+    private readonly runtime: Runtime,
+    readonly key: EndpointKey,
+  ) {}
+
+  /** `namespace/component/endpoint`. */
+  get path(): string {
+    return endpointPath(this.key);
+  }
+
+  /**
+   * Serves this endpoint from this runtime and publishes it in discovery. The handler gets
+   * the request and its incoming Context (stop, kill and the caller's deadline arrive on
+   * it) and returns an async iterable (a stream) or a value or promise (one response).
+   */
+  serve(handler: Handler<Req, Item>): Promise<ServedEndpoint> {
+    return this.runtime.serve(this.key, handler as Handler);
+  }
+
+  /** A client for this endpoint, watching discovery for its instances. */
+  client(): Promise<Client<Req, Item>> {
+    return this.runtime.client<Req, Item>(this.key);
+  }
+}
+
+function pickTransport(options: RuntimeOptions): Transport {
+  const choice = options.transport ?? 'tcp';
+  if (choice === 'tcp') {
+    const port = options.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new TypeError(
+        `Runtime.start: options.port must be an integer 0-65535, got ${JSON.stringify(options.port)}`,
+      );
+    }
+    if (
+      options.host !== undefined &&
+      (typeof options.host !== 'string' || options.host.length === 0)
+    ) {
+      throw new TypeError('Runtime.start: options.host must be a non-empty string');
+    }
+    return new TcpTransport(options.host ?? '127.0.0.1', port);
+  }
+  if (choice === 'memory') return new MemoryTransport();
+  if (
+    typeof choice === 'object' &&
+    choice !== null &&
+    typeof choice.listen === 'function' &&
+    typeof choice.connect === 'function'
+  ) {
+    return choice;
+  }
+  throw new TypeError(
+    `Runtime.start: options.transport must be 'tcp', 'memory' or a Transport, got ${JSON.stringify(choice)}`,
+  );
+}
+
+function isDiscovery(value: unknown): value is Discovery {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Discovery).register === 'function' &&
+    typeof (value as Discovery).watch === 'function'
+  );
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(
+      `Runtime.start: options.${name} must be a positive number, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const result = positive(name, value, fallback);
+  if (!Number.isInteger(result))
+    throw new TypeError(`Runtime.start: options.${name} must be an integer, got ${result}`);
+  return result;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(
+      `shutdown: options.${name} must be a number >= 0, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,243 @@
+import type { CancelReason } from '@andon/context';
+import { Disconnected, ProtocolError } from '../errors.js';
+import type { ByteChannel } from '../transports/transport.js';
+import { FrameDecoder } from '../wire/decoder.js';
+import { FrameEncoder } from '../wire/encoder.js';
+import {
+  CONNECTION_FRAMES,
+  FLAG_BINARY,
+  FrameType,
+  frameName,
+  KNOWN_FLAGS,
+} from '../wire/frame.js';
+import { parseError, type WireError } from '../wire/payloads.js';
+import type { Logger } from './logger.js';
+import type { RuntimeStats } from './stats.js';
+
+export interface ConnectionOptions {
+  /** This runtime's instance id. */
+  instanceId: string;
+  heartbeatMs: number;
+  missedHeartbeats: number;
+  maxFrame: number;
+  log: Logger;
+  stats: RuntimeStats;
+}
+
+// Flushing data on the next macrotask lets every frame produced in this turn leave in one
+// write; control frames (STOP, KILL, PONG, ERROR) flush at once because latency is the point.
+const FLUSH_THRESHOLD = 32 * 1024;
+
+/**
+ * What both ends of a connection share: framing, coalesced writes, heartbeats, and the rule
+ * that a lost peer kills every stream on the connection.
+ */
+export abstract class Connection {
+  readonly #encoder = new FrameEncoder();
+  readonly #decoder: FrameDecoder;
+  #flushScheduled = false;
+  #lastReceived = performance.now();
+  #lastSent = performance.now();
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #heartbeatMs: number;
+  #closed = false;
+  protected readonly log: Logger;
+  /** Called once when the connection has closed, for whoever pools or tracks it. */
+  onClosed: (() => void) | undefined;
+
+  constructor(
+    protected readonly channel: ByteChannel,
+    protected readonly options: ConnectionOptions,
+  ) {
+    this.log = options.log;
+    this.#heartbeatMs = options.heartbeatMs;
+    this.#decoder = new FrameDecoder(
+      options.maxFrame,
+      (type, flags, stream, payload) => this.#onFrame(type, flags, stream, payload),
+      (message) => this.protocolFailure(message),
+    );
+    options.stats.connectionsOpened++;
+    channel.start(
+      (chunk) => {
+        this.#lastReceived = performance.now();
+        this.#decoder.push(chunk);
+      },
+      (error) => this.#onChannelClosed(error),
+    );
+    this.#armHeartbeat();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get peer(): string {
+    return this.channel.peer;
+  }
+
+  /** Queues a frame; `urgent` frames leave now, others with the next coalesced write. */
+  send(
+    type: number,
+    stream: number,
+    payload?: string | Uint8Array,
+    flags = 0,
+    urgent = false,
+  ): void {
+    if (this.#closed) return;
+    this.#encoder.frame(type, flags, stream, payload);
+    if (urgent || this.#encoder.pendingBytes >= FLUSH_THRESHOLD) this.flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.#closed || this.#encoder.pendingBytes === 0) return;
+    this.#lastSent = performance.now();
+    this.channel.write(this.#encoder.take());
+  }
+
+  /** Adopts the peer's heartbeat interval when it is longer than ours. */
+  protected agreeHeartbeat(peerHeartbeatMs: number): void {
+    if (peerHeartbeatMs > this.#heartbeatMs) {
+      this.#heartbeatMs = peerHeartbeatMs;
+      this.#armHeartbeat();
+    }
+  }
+
+  /** A frame the connection cannot survive: say why, count it, close. */
+  protected protocolFailure(message: string): void {
+    if (this.#closed) return;
+    this.options.stats.protocolErrors++;
+    this.log.warn({ peer: this.peer, problem: message }, 'protocol error: closing connection');
+    this.#decoder.fail();
+    const error: WireError = { code: 'ANDON_PROTOCOL_ERROR', message };
+    this.send(FrameType.ERROR, 0, JSON.stringify(error), 0, true);
+    this.#shutdown(new ProtocolError(`connection to ${this.peer} closed: ${message}`), true);
+  }
+
+  /** A problem confined to one stream: counted and logged; the caller answers it. */
+  protected streamProtocolError(stream: number, message: string): void {
+    this.options.stats.protocolErrors++;
+    this.log.warn({ peer: this.peer, stream, problem: message }, 'protocol error on stream');
+  }
+
+  /** Closes the connection on purpose (shutdown, idle, or a failed handshake). */
+  close(error: Error): void {
+    this.#shutdown(error, true);
+  }
+
+  /** Closes the connection and fails every stream on it. */
+  protected abstract onLost(error: Error, reason: CancelReason): void;
+  protected abstract onStreamFrame(
+    type: number,
+    flags: number,
+    stream: number,
+    payload: Buffer,
+  ): void;
+  protected abstract onConnectionFrame(type: number, payload: Buffer): void;
+  protected abstract onRemoteError(error: WireError): void;
+
+  #onFrame(type: number, flags: number, stream: number, payload: Buffer): void {
+    if (this.#closed) return;
+    if (type < FrameType.HELLO || type > FrameType.GOAWAY) {
+      this.protocolFailure(`unknown frame type ${frameName(type)}`);
+      return;
+    }
+    if ((flags & ~KNOWN_FLAGS) !== 0 || ((flags & FLAG_BINARY) !== 0 && !carriesBody(type))) {
+      this.protocolFailure(`unknown flags 0x${flags.toString(16)} on ${frameName(type)}`);
+      return;
+    }
+    if (type === FrameType.ERROR && stream === 0) {
+      let error: WireError;
+      try {
+        error = parseError(payload);
+      } catch (e) {
+        this.protocolFailure((e as Error).message);
+        return;
+      }
+      this.onRemoteError(error);
+      return;
+    }
+    const connectionFrame = CONNECTION_FRAMES.has(type);
+    if (connectionFrame !== (stream === 0)) {
+      this.protocolFailure(
+        connectionFrame
+          ? `${frameName(type)} must be sent on stream 0, got stream ${stream}`
+          : `${frameName(type)} must be sent on a stream, got stream 0`,
+      );
+      return;
+    }
+    if (type === FrameType.PING) {
+      this.send(FrameType.PONG, 0, payload, 0, true);
+      return;
+    }
+    if (type === FrameType.PONG) return;
+    if (connectionFrame) this.onConnectionFrame(type, payload);
+    else this.onStreamFrame(type, flags, stream, payload);
+  }
+
+  #armHeartbeat(): void {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    const interval = this.#heartbeatMs;
+    // Check twice per interval so a silent peer is found within missed + ½ intervals.
+    this.#heartbeat = setInterval(() => this.#checkLiveness(), Math.max(1, interval / 2));
+    this.#heartbeat.unref();
+  }
+
+  #checkLiveness(): void {
+    if (this.#closed) return;
+    const now = performance.now();
+    const silentFor = now - this.#lastReceived;
+    if (silentFor > this.#heartbeatMs * this.options.missedHeartbeats) {
+      this.log.warn(
+        { peer: this.peer, silentMs: Math.round(silentFor) },
+        'peer missed heartbeats: declaring it lost',
+      );
+      this.#shutdown(
+        new Disconnected(`peer ${this.peer} sent nothing for ${Math.round(silentFor)} ms`),
+        false,
+        `peer ${this.peer} missed ${this.options.missedHeartbeats} heartbeats`,
+      );
+      return;
+    }
+    if (now - this.#lastSent >= this.#heartbeatMs) {
+      const nonce = Buffer.allocUnsafe(8);
+      nonce.writeDoubleBE(now, 0);
+      this.send(FrameType.PING, 0, nonce, 0, true);
+    }
+  }
+
+  #onChannelClosed(error?: Error): void {
+    if (this.#closed) return;
+    const message = `connection to ${this.peer} closed${error ? `: ${error.message}` : ''}`;
+    this.#shutdown(new Disconnected(message, { cause: error }), false, message);
+  }
+
+  #shutdown(error: Error, flushFirst: boolean, lostMessage?: string): void {
+    if (this.#closed) return;
+    if (flushFirst) this.flush();
+    this.#closed = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    if (flushFirst) this.channel.end();
+    else {
+      this.options.stats.connectionsLost++;
+      this.channel.destroy();
+    }
+    const reason: CancelReason = Object.freeze({
+      kind: 'disconnect',
+      message: lostMessage ?? error.message,
+      origin: this.options.instanceId,
+      at: Date.now(),
+    });
+    this.onLost(error, reason);
+    this.onClosed?.();
+  }
+}
+
+function carriesBody(type: number): boolean {
+  return type === FrameType.REQUEST || type === FrameType.DATA;
+}

@@ -1,0 +1,452 @@
+import { timingSafeEqual } from 'node:crypto';
+import { type CancelReason, Context, rootCause } from '@andon/context';
+import type { ByteChannel } from '../transports/transport.js';
+import { errorToWire } from '../wire/errors-codec.js';
+import { FLAG_BINARY, FrameType, frameName, PROTOCOL_VERSION } from '../wire/frame.js';
+import {
+  decodeRequest,
+  parseHello,
+  parseJson,
+  parseReason,
+  type RequestHeader,
+  type Welcome,
+  type WireError,
+} from '../wire/payloads.js';
+import { Connection, type ConnectionOptions } from './connection.js';
+
+/**
+ * A request handler: gets the request and its incoming Context; returns an async iterable
+ * (a stream) or a value / promise (a single response).
+ */
+export type Handler<Req = unknown, Item = unknown> = (
+  request: Req,
+  context: Context,
+) => AsyncIterable<Item> | Promise<Item> | Item;
+
+/** What a responder needs from the runtime. */
+export interface ResponderHost {
+  /** The handler serving `namespace/component/endpoint`, if this instance serves it. */
+  handlerFor(endpoint: string): Handler | undefined;
+  /** Label for errors raised here, e.g. `demo/server@a1b2`. */
+  tierOf(endpoint: string): string;
+  /** Called when a stream begins and ends, for graceful shutdown accounting. */
+  streamOpened(stream: ServedStream): void;
+  streamClosed(stream: ServedStream): void;
+  readonly maxStreams: number;
+  readonly activeStreams: number;
+}
+
+export interface ResponderOptions extends ConnectionOptions {
+  token?: string;
+  /** How long a connection may stay silent before its HELLO. */
+  helloTimeoutMs?: number;
+}
+
+const HELLO_TIMEOUT_MS = 5000;
+
+/** The responding side of a connection: runs handlers for the streams a caller opens. */
+export class ResponderConnection extends Connection {
+  #hello = false;
+  #highestStream = 0;
+  readonly #streams = new Map<number, ServedStream>();
+  #helloTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    channel: ByteChannel,
+    options: ResponderOptions,
+    private readonly host: ResponderHost,
+  ) {
+    super(channel, options);
+    this.#helloTimer = setTimeout(() => {
+      if (!this.#hello) this.protocolFailure('no HELLO within the handshake timeout');
+    }, options.helloTimeoutMs ?? HELLO_TIMEOUT_MS);
+    this.#helloTimer.unref();
+  }
+
+  /** Tells the caller to open no new streams here; in-flight ones may finish. */
+  goAway(message: string): void {
+    this.send(FrameType.GOAWAY, 0, JSON.stringify({ message }), 0, true);
+  }
+
+  protected onConnectionFrame(type: number, payload: Buffer): void {
+    if (type !== FrameType.HELLO) {
+      this.protocolFailure(`a responder does not accept ${frameName(type)}`);
+      return;
+    }
+    if (this.#hello) {
+      this.protocolFailure('a second HELLO on the same connection');
+      return;
+    }
+    try {
+      const hello = parseHello(payload);
+      if (hello.version !== PROTOCOL_VERSION) {
+        throw new Error(
+          `unsupported protocol version ${hello.version}; this peer speaks version ${PROTOCOL_VERSION}`,
+        );
+      }
+      const expected = (this.options as ResponderOptions).token;
+      if (expected !== undefined && !sameSecret(expected, hello.token)) {
+        throw new Error(hello.token === undefined ? 'a token is required' : 'bad token');
+      }
+      this.#hello = true;
+      clearTimeout(this.#helloTimer);
+      this.agreeHeartbeat(hello.heartbeatMs);
+      const welcome: Welcome = {
+        version: PROTOCOL_VERSION,
+        instance: this.options.instanceId,
+        heartbeatMs: this.options.heartbeatMs,
+        maxFrame: this.options.maxFrame,
+      };
+      this.send(FrameType.WELCOME, 0, JSON.stringify(welcome), 0, true);
+    } catch (error) {
+      this.protocolFailure(`bad handshake: ${(error as Error).message}`);
+    }
+  }
+
+  protected onStreamFrame(type: number, flags: number, id: number, payload: Buffer): void {
+    if (!this.#hello) {
+      this.protocolFailure(`${frameName(type)} before HELLO`);
+      return;
+    }
+    if (type === FrameType.REQUEST) {
+      this.#onRequest(id, flags, payload);
+      return;
+    }
+    const stream = this.#streams.get(id);
+    if (type === FrameType.STOP || type === FrameType.KILL || type === FrameType.CREDIT) {
+      if (stream === undefined) {
+        if (id > this.#highestStream)
+          this.protocolFailure(`${frameName(type)} for stream ${id}, which was never opened`);
+        else this.options.stats.framesDropped++;
+        return;
+      }
+      try {
+        if (type === FrameType.CREDIT) {
+          if (payload.length !== 4) throw new Error('CREDIT payload must be 4 bytes');
+          stream.grant(payload.readUInt32BE(0));
+        } else if (type === FrameType.STOP) {
+          stream.stopByCaller(parseReason(payload, 'STOP'));
+        } else {
+          stream.killByCaller(parseReason(payload, 'KILL'));
+        }
+      } catch (error) {
+        this.streamProtocolError(id, (error as Error).message);
+        stream.abort({ code: 'ANDON_PROTOCOL_ERROR', message: (error as Error).message });
+      }
+      return;
+    }
+    this.protocolFailure(`a responder does not accept ${frameName(type)} frames`);
+  }
+
+  protected onRemoteError(error: WireError): void {
+    this.log.warn(
+      { peer: this.peer, code: error.code, problem: error.message },
+      'caller closed the connection with an error',
+    );
+    this.close(new Error(error.message));
+  }
+
+  protected onLost(_error: Error, reason: CancelReason): void {
+    clearTimeout(this.#helloTimer);
+    for (const stream of [...this.#streams.values()]) stream.lose(reason);
+    this.#streams.clear();
+  }
+
+  /** @internal */
+  streamEnded(id: number): void {
+    this.#streams.delete(id);
+  }
+
+  #onRequest(id: number, flags: number, payload: Buffer): void {
+    if (id <= this.#highestStream) {
+      this.#refuse(id, `REQUEST reuses stream number ${id}`);
+      return;
+    }
+    this.#highestStream = id;
+    let header: RequestHeader;
+    let body: unknown;
+    try {
+      const decoded = decodeRequest(payload);
+      header = decoded.header;
+      body =
+        flags & FLAG_BINARY
+          ? new Uint8Array(decoded.body)
+          : parseJson(decoded.body, 'REQUEST body');
+    } catch (error) {
+      this.#refuse(id, (error as Error).message);
+      return;
+    }
+    const handler = this.host.handlerFor(header.endpoint);
+    const tier = this.host.tierOf(header.endpoint);
+    if (handler === undefined) {
+      this.#answer(id, {
+        code: 'ANDON_NO_INSTANCES',
+        message: `this instance does not serve ${header.endpoint}`,
+        tier,
+      });
+      return;
+    }
+    if (this.host.activeStreams >= this.host.maxStreams) {
+      this.#answer(id, {
+        code: 'ANDON_OVERLOADED',
+        message: `at capacity (${this.host.maxStreams} streams)`,
+        tier,
+      });
+      return;
+    }
+    if (header.budgetMs !== undefined && header.budgetMs <= 0) {
+      this.#answer(id, {
+        code: 'ANDON_DEADLINE_EXCEEDED',
+        message: 'the deadline passed before the request arrived',
+        tier,
+      });
+      return;
+    }
+    const stream = new ServedStream(this, id, header, tier, this.host);
+    this.#streams.set(id, stream);
+    this.options.stats.streamsServed++;
+    stream.start(handler, body, this.options.stats.handlerCancellations);
+  }
+
+  #refuse(id: number, message: string): void {
+    this.streamProtocolError(id, message);
+    this.#answer(id, { code: 'ANDON_PROTOCOL_ERROR', message });
+  }
+
+  #answer(id: number, error: WireError): void {
+    this.send(FrameType.ERROR, id, JSON.stringify(error), 0, true);
+  }
+}
+
+/**
+ * One request being served: runs the handler under its own Context and pumps its items
+ * out as credit allows. The pump is callback-driven rather than an async loop so that a
+ * kill never waits for a handler stuck in an await.
+ */
+export class ServedStream {
+  readonly context: Context;
+  #credit: number;
+  #iterator: AsyncIterator<unknown> | undefined;
+  #pulling = false;
+  #closed = false;
+  #stoppedByCaller = false;
+
+  constructor(
+    private readonly connection: ResponderConnection,
+    readonly id: number,
+    header: RequestHeader,
+    private readonly tier: string,
+    private readonly host: ResponderHost,
+  ) {
+    this.#credit = header.credit;
+    this.context = new Context({
+      id: header.id,
+      ...(header.budgetMs === undefined ? {} : { timeoutMs: header.budgetMs }),
+    });
+  }
+
+  start(handler: Handler, body: unknown, cancellations: Record<string, number>): void {
+    this.context.onStop((reason) => {
+      const kind = rootCause(reason).kind;
+      cancellations[kind] = (cancellations[kind] ?? 0) + 1;
+    });
+    this.host.streamOpened(this);
+    let result: unknown;
+    try {
+      result = handler(body, this.context);
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    if (isAsyncIterable(result)) {
+      this.#iterator = result[Symbol.asyncIterator]();
+      this.#pull();
+      return;
+    }
+    Promise.resolve(result).then(
+      (value) => {
+        if (this.#closed) this.#release();
+        else if (this.#sendItem(value)) this.#end();
+      },
+      (error: unknown) => {
+        if (this.#closed) this.#release();
+        else this.#fail(error);
+      },
+    );
+  }
+
+  grant(items: number): void {
+    this.#credit += items;
+    if (!this.#pulling && this.#iterator !== undefined && !this.#closed) this.#pull();
+  }
+
+  stopByCaller(reason: CancelReason): void {
+    if (!this.context.isStopped()) this.#stoppedByCaller = true;
+    this.context.stop(reason);
+  }
+
+  killByCaller(reason: CancelReason): void {
+    this.context.kill(reason);
+    this.#abandon();
+  }
+
+  /** The connection is gone: kill the handler's context with kind `disconnect`. */
+  lose(reason: CancelReason): void {
+    this.context.kill(reason);
+    this.#abandon();
+  }
+
+  /** Ends the stream with an error the runtime raised (e.g. a protocol error). */
+  abort(error: WireError): void {
+    if (this.#closed) return;
+    this.connection.send(FrameType.ERROR, this.id, JSON.stringify(error), 0, true);
+    this.context.kill({ kind: 'error', message: error.message });
+    this.#abandon();
+  }
+
+  /** Shutdown: stop the handler (kind `shutdown`), later kill it. */
+  stopForShutdown(message: string): void {
+    this.context.stop({ kind: 'shutdown', message });
+  }
+
+  killForShutdown(message: string): void {
+    if (this.#closed) return;
+    this.context.kill({ kind: 'shutdown', message });
+    this.#sendError(errorToWire(undefined, this.tier, this.context.reason), true);
+    this.#abandon();
+  }
+
+  #pull(): void {
+    const iterator = this.#iterator!;
+    while (!this.#closed && this.#credit > 0 && !this.#pulling) {
+      this.#pulling = true;
+      let next: Promise<IteratorResult<unknown>>;
+      try {
+        next = iterator.next();
+      } catch (error) {
+        this.#pulling = false;
+        this.#fail(error);
+        return;
+      }
+      next.then(this.#onResult, this.#onError);
+    }
+  }
+
+  readonly #onResult = (result: IteratorResult<unknown>): void => {
+    this.#pulling = false;
+    if (this.#closed) {
+      this.#release();
+      return;
+    }
+    if (result.done) {
+      this.#end();
+      return;
+    }
+    if (!this.#sendItem(result.value)) return;
+    this.#credit--;
+    if (this.#credit > 0) this.#pull();
+  };
+
+  readonly #onError = (error: unknown): void => {
+    this.#pulling = false;
+    if (this.#closed) {
+      this.#release();
+      return;
+    }
+    this.#fail(error);
+  };
+
+  #sendItem(value: unknown): boolean {
+    let payload: string | Uint8Array;
+    let flags = 0;
+    if (value instanceof Uint8Array) {
+      payload = value;
+      flags = FLAG_BINARY;
+    } else {
+      try {
+        const json = JSON.stringify(value);
+        if (json === undefined) throw new Error(`${typeof value} is not a JSON value`);
+        payload = json;
+      } catch (error) {
+        this.#fail(
+          new Error(
+            `the handler yielded an item that cannot be sent as JSON: ${(error as Error).message}`,
+          ),
+        );
+        return false;
+      }
+    }
+    this.connection.send(FrameType.DATA, this.id, payload, flags);
+    return true;
+  }
+
+  #end(): void {
+    // A stream cut short by anything but the caller's own stop is not complete.
+    const reason = this.context.reason;
+    if (reason !== undefined && (!this.#stoppedByCaller || rootCause(reason).kind === 'deadline')) {
+      this.#sendError(errorToWire(undefined, this.tier, reason), false);
+    } else {
+      this.connection.send(FrameType.END, this.id);
+    }
+    this.#close();
+  }
+
+  #fail(error: unknown): void {
+    if (this.#closed) return;
+    this.#sendError(errorToWire(error, this.tier, this.context.reason), true);
+    this.#close();
+  }
+
+  #sendError(error: WireError, urgent: boolean): void {
+    if (error.code === 'ANDON_CANCELLED' && error.reason === undefined && this.context.reason) {
+      error.reason = this.context.reason;
+    }
+    this.connection.send(FrameType.ERROR, this.id, JSON.stringify(error), 0, urgent);
+  }
+
+  /** Closes the stream now; the handler's context is disposed once it has let go. */
+  #abandon(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.connection.streamEnded(this.id);
+    this.host.streamClosed(this);
+    const iterator = this.#iterator;
+    if (iterator?.return !== undefined && !this.#pulling) {
+      // Runs the generator's finally blocks; errors there are the handler's to report.
+      Promise.resolve()
+        .then(() => iterator.return?.())
+        .catch(() => {})
+        .finally(() => this.#release());
+    } else if (!this.#pulling && iterator === undefined) {
+      // A single-response handler still running keeps its context until it settles.
+    } else if (!this.#pulling) {
+      this.#release();
+    }
+  }
+
+  #close(): void {
+    this.#closed = true;
+    this.connection.streamEnded(this.id);
+    this.host.streamClosed(this);
+    this.#release();
+  }
+
+  #release(): void {
+    this.context.dispose();
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+  );
+}
+
+function sameSecret(expected: string, given: string | undefined): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(expected, 'utf8');
+  const b = Buffer.from(given, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,25 @@
+/** Counters a runtime keeps about its connections; read them with `runtime.stats()`. */
+export interface RuntimeStats {
+  connectionsOpened: number;
+  connectionsLost: number;
+  streamsServed: number;
+  streamsCalled: number;
+  /** Malformed, oversized or unknown frames, bad handshakes, bad JSON. */
+  protocolErrors: number;
+  /** Frames for streams already closed (normal in races with STOP/KILL). */
+  framesDropped: number;
+  /** Streams whose handler context was stopped or killed, by reason kind. */
+  handlerCancellations: Record<string, number>;
+}
+
+export function newStats(): RuntimeStats {
+  return {
+    connectionsOpened: 0,
+    connectionsLost: 0,
+    streamsServed: 0,
+    streamsCalled: 0,
+    protocolErrors: 0,
+    framesDropped: 0,
+    handlerCancellations: {},
+  };
+}

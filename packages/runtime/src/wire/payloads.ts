@@ -1,0 +1,175 @@
+import { type CancelReason, isStopKind } from '@andon/context';
+import { ProtocolError } from '../errors.js';
+
+/** HELLO payload (caller → responder). */
+export interface Hello {
+  magic: string;
+  version: number;
+  instance: string;
+  heartbeatMs: number;
+  maxFrame: number;
+  token?: string;
+}
+
+/** WELCOME payload (responder → caller). */
+export interface Welcome {
+  version: number;
+  instance: string;
+  heartbeatMs: number;
+  maxFrame: number;
+}
+
+/** The JSON header of a REQUEST frame. */
+export interface RequestHeader {
+  endpoint: string;
+  id: string;
+  credit: number;
+  budgetMs?: number;
+  headers?: Record<string, string>;
+}
+
+/** ERROR payload. */
+export interface WireError {
+  code: string;
+  message: string;
+  tier?: string;
+  reason?: CancelReason;
+}
+
+/** Parses a JSON payload, naming the frame when it is not valid JSON. */
+export function parseJson(payload: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(
+      Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'),
+    );
+  } catch (error) {
+    throw new ProtocolError(`${what} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function parseHello(payload: Uint8Array): Hello {
+  const value = parseJson(payload, 'HELLO payload');
+  if (!isObject(value)) throw new ProtocolError('HELLO payload must be a JSON object');
+  if (value.magic !== 'andon')
+    throw new ProtocolError(`HELLO has bad magic ${JSON.stringify(value.magic)}; expected "andon"`);
+  if (typeof value.version !== 'number') throw new ProtocolError('HELLO.version must be a number');
+  if (typeof value.instance !== 'string')
+    throw new ProtocolError('HELLO.instance must be a string');
+  if (!isPositive(value.heartbeatMs))
+    throw new ProtocolError('HELLO.heartbeatMs must be a positive number');
+  if (!isPositive(value.maxFrame))
+    throw new ProtocolError('HELLO.maxFrame must be a positive number');
+  if (value.token !== undefined && typeof value.token !== 'string')
+    throw new ProtocolError('HELLO.token must be a string');
+  return value as unknown as Hello;
+}
+
+export function parseWelcome(payload: Uint8Array): Welcome {
+  const value = parseJson(payload, 'WELCOME payload');
+  if (!isObject(value) || typeof value.version !== 'number' || typeof value.instance !== 'string') {
+    throw new ProtocolError('WELCOME payload must be an object with version and instance');
+  }
+  if (!isPositive(value.heartbeatMs) || !isPositive(value.maxFrame)) {
+    throw new ProtocolError('WELCOME.heartbeatMs and WELCOME.maxFrame must be positive numbers');
+  }
+  return value as unknown as Welcome;
+}
+
+/** Builds a REQUEST payload: u32 header length, header JSON, body. */
+export function encodeRequest(header: RequestHeader, body: string | Uint8Array): Buffer {
+  const head = Buffer.from(JSON.stringify(header), 'utf8');
+  const bodyBytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const out = Buffer.allocUnsafe(4 + head.length + bodyBytes.length);
+  out.writeUInt32BE(head.length, 0);
+  head.copy(out, 4);
+  out.set(bodyBytes, 4 + head.length);
+  return out;
+}
+
+/** Splits a REQUEST payload into its validated header and the raw body bytes. */
+export function decodeRequest(payload: Buffer): { header: RequestHeader; body: Buffer } {
+  if (payload.length < 4)
+    throw new ProtocolError('REQUEST payload is shorter than its 4-byte header length');
+  const headLength = payload.readUInt32BE(0);
+  if (headLength > payload.length - 4) {
+    throw new ProtocolError(
+      `REQUEST header length ${headLength} exceeds the payload (${payload.length - 4} bytes)`,
+    );
+  }
+  const value = parseJson(payload.subarray(4, 4 + headLength), 'REQUEST header');
+  if (!isObject(value)) throw new ProtocolError('REQUEST header must be a JSON object');
+  if (typeof value.endpoint !== 'string' || value.endpoint.split('/').length !== 3) {
+    throw new ProtocolError('REQUEST header.endpoint must be "namespace/component/endpoint"');
+  }
+  if (typeof value.id !== 'string' || value.id.length === 0)
+    throw new ProtocolError('REQUEST header.id must be a non-empty string');
+  if (!Number.isInteger(value.credit) || (value.credit as number) < 1) {
+    throw new ProtocolError('REQUEST header.credit must be a positive integer');
+  }
+  if (
+    value.budgetMs !== undefined &&
+    !(typeof value.budgetMs === 'number' && value.budgetMs >= 0)
+  ) {
+    throw new ProtocolError('REQUEST header.budgetMs must be a number >= 0');
+  }
+  if (value.headers !== undefined) {
+    if (
+      !isObject(value.headers) ||
+      !Object.values(value.headers).every((v) => typeof v === 'string')
+    ) {
+      throw new ProtocolError('REQUEST header.headers must be an object of strings');
+    }
+  }
+  return { header: value as unknown as RequestHeader, body: payload.subarray(4 + headLength) };
+}
+
+/** Parses a STOP/KILL reason, keeping only the fields the protocol defines. */
+export function parseReason(payload: Uint8Array, what: string): CancelReason {
+  const value = parseJson(payload, `${what} reason`);
+  const reason = toWireReason(value);
+  if (!reason)
+    throw new ProtocolError(`${what} reason must be an object with a known kind and a message`);
+  return reason;
+}
+
+function toWireReason(value: unknown, depth = 0): CancelReason | undefined {
+  if (!isObject(value) || !isStopKind(value.kind) || typeof value.message !== 'string')
+    return undefined;
+  const cause =
+    depth < 4 && value.cause !== undefined ? toWireReason(value.cause, depth + 1) : undefined;
+  return Object.freeze({
+    kind: value.kind,
+    message: value.message,
+    origin: typeof value.origin === 'string' ? value.origin : 'remote',
+    at: typeof value.at === 'number' && Number.isFinite(value.at) ? value.at : Date.now(),
+    ...(cause ? { cause } : {}),
+  });
+}
+
+export function parseError(payload: Uint8Array): WireError {
+  const value = parseJson(payload, 'ERROR payload');
+  if (!isObject(value) || typeof value.code !== 'string' || typeof value.message !== 'string') {
+    throw new ProtocolError('ERROR payload must be an object with code and message');
+  }
+  const reason = value.reason === undefined ? undefined : toWireReason(value.reason);
+  return {
+    code: value.code,
+    message: value.message,
+    ...(typeof value.tier === 'string' ? { tier: value.tier } : {}),
+    ...(reason ? { reason } : {}),
+  };
+}
+
+export function encodeU32(value: number): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32BE(value, 0);
+  return out;
+}
+
+function isPositive(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}

@@ -1,0 +1,4 @@
+import { defineConformance } from './support/conformance.js';
+import { memoryFixture } from './support/peers.js';
+
+defineConformance(memoryFixture);
