@@ -32,7 +32,7 @@ export function stopWhen(
   ctx: Context,
   predicate: Predicate,
   options?: StopWhenOptions,
-): Disposable {
+): Subscription {
   const where = 'stopWhen(ctx, predicate, options)';
   assertContext(ctx, where);
   assertFunction(predicate, where, 'predicate');
@@ -49,7 +49,7 @@ export function stopWhen(
   return new ConditionWatch(ctx, predicate, intervalMs, message, options?.kill === true);
 }
 
-class ConditionWatch implements Disposable {
+class ConditionWatch implements Subscription {
   #timer: unknown;
   #active = false;
   #registration: Subscription | undefined;

@@ -533,7 +533,8 @@ describe('errors', () => {
 
   it('isCancelledError recognises errors from another copy of the package', async () => {
     // The built copy is a different module instance with its own class.
-    const other = (await import('../dist/errors.js')) as typeof import('../src/errors.js');
+    const built = new URL('../dist/errors.js', import.meta.url).href;
+    const other = (await import(built)) as typeof import('../src/errors.js');
     expect(other.CancelledError).not.toBe(CancelledError);
     const error = new other.CancelledError({ kind: 'stop', message: 'x', origin: 'o', at: 0 });
     expect(isCancelledError(error)).toBe(true);
