@@ -24,8 +24,12 @@ const textOf = (chunks: EngineChunk[]) => chunks.map((chunk) => chunk.text).join
 describe('SimulatedEngine', () => {
   it('ends at max_tokens with finish reason length, usage and a deterministic text', async () => {
     const engine = new SimulatedEngine(fast);
-    const first = await collect(await engine.generate(request({ seed: 7 }), { context: new Context() }));
-    const again = await collect(await engine.generate(request({ seed: 7 }), { context: new Context() }));
+    const first = await collect(
+      await engine.generate(request({ seed: 7 }), { context: new Context() }),
+    );
+    const again = await collect(
+      await engine.generate(request({ seed: 7 }), { context: new Context() }),
+    );
     const last = first.at(-1)!;
     expect(last.finishReason).toBe('length');
     expect(last.usage).toEqual({ promptTokens: 2, completionTokens: 12 });
@@ -33,19 +37,31 @@ describe('SimulatedEngine', () => {
     expect(first.reduce((sum, chunk) => sum + chunk.tokens, 0)).toBe(12);
     expect(textOf(first).split(' ')).toHaveLength(12);
     expect(textOf(again)).toBe(textOf(first));
-    const other = await collect(await engine.generate(request({ seed: 8 }), { context: new Context() }));
+    const other = await collect(
+      await engine.generate(request({ seed: 8 }), { context: new Context() }),
+    );
     expect(textOf(other)).not.toBe(textOf(first));
-    expect(engine.stats()).toMatchObject({ tokensGenerated: 36, slotsBusy: 0, sequencesFinished: 3 });
+    expect(engine.stats()).toMatchObject({
+      tokensGenerated: 36,
+      slotsBusy: 0,
+      sequencesFinished: 3,
+    });
   });
 
   it('ends at a stop string (even one split across tokens) with finish reason stop, never sending it', async () => {
     const engine = new SimulatedEngine(fast);
-    const full = textOf(await collect(await engine.generate(request({ seed: 3, maxTokens: 30 }), { context: new Context() })));
+    const full = textOf(
+      await collect(
+        await engine.generate(request({ seed: 3, maxTokens: 30 }), { context: new Context() }),
+      ),
+    );
     // A stop string that starts in the middle of one word and ends in the next.
     const words = full.split(' ');
     const stop = `${words[4]!.slice(1)} ${words[5]!.slice(0, 2)}`;
     const chunks = await collect(
-      await engine.generate(request({ seed: 3, maxTokens: 30, stop: [stop] }), { context: new Context() }),
+      await engine.generate(request({ seed: 3, maxTokens: 30, stop: [stop] }), {
+        context: new Context(),
+      }),
     );
     const text = textOf(chunks);
     expect(chunks.at(-1)!.finishReason).toBe('stop');
@@ -56,7 +72,9 @@ describe('SimulatedEngine', () => {
 
   it('ends by itself (finish reason stop) at its natural length', async () => {
     const engine = new SimulatedEngine({ ...fast, naturalLength: { min: 5, max: 5 } });
-    const chunks = await collect(await engine.generate(request({ maxTokens: 100 }), { context: new Context() }));
+    const chunks = await collect(
+      await engine.generate(request({ maxTokens: 100 }), { context: new Context() }),
+    );
     expect(chunks.at(-1)).toMatchObject({ finishReason: 'stop', usage: { completionTokens: 5 } });
   });
 
@@ -81,16 +99,30 @@ describe('SimulatedEngine', () => {
   for (const phase of ['queued', 'prefill', 'decode'] as const) {
     it(`a kill while ${phase} aborts the sequence at once and hands the slot to the next request`, async () => {
       // In the prefill case the victim's long prompt takes 10 s to prefill; the next one's, 50 ms.
-      const engine = new SimulatedEngine({ slots: 1, tokenMs: 5, prefillBaseMs: 0, prefillMsPerToken: phase === 'prefill' ? 50 : 0 });
+      const engine = new SimulatedEngine({
+        slots: 1,
+        tokenMs: 5,
+        prefillBaseMs: 0,
+        prefillMsPerToken: phase === 'prefill' ? 50 : 0,
+      });
       const events: string[] = [];
-      engine.on((event) => events.push(`${event.type}:${event.type === 'cancelled' ? event.phase : ''}`));
+      engine.on((event) =>
+        events.push(`${event.type}:${event.type === 'cancelled' ? event.phase : ''}`),
+      );
       const blocker = new Context();
       const victim = new Context();
-      if (phase === 'queued') await engine.generate(request({ maxTokens: 10_000 }), { context: blocker });
-      const stream = await engine.generate(request({ maxTokens: 10_000, prompt: 'word '.repeat(200) }), { context: victim });
+      if (phase === 'queued')
+        await engine.generate(request({ maxTokens: 10_000 }), { context: blocker });
+      const stream = await engine.generate(
+        request({ maxTokens: 10_000, prompt: 'word '.repeat(200) }),
+        { context: victim },
+      );
       const reading = collect(stream);
-      if (phase === 'decode') await waitFor(() => engine.stats().tokensGenerated >= 3, 'a few tokens');
-      expect(engine.stats().slotsBusy + engine.stats().queueLength).toBe(phase === 'queued' ? 2 : 1);
+      if (phase === 'decode')
+        await waitFor(() => engine.stats().tokensGenerated >= 3, 'a few tokens');
+      expect(engine.stats().slotsBusy + engine.stats().queueLength).toBe(
+        phase === 'queued' ? 2 : 1,
+      );
       const next = await engine.generate(request({ maxTokens: 2 }), { context: new Context() });
       const generatedBefore = engine.stats().tokensGenerated;
 
@@ -99,7 +131,10 @@ describe('SimulatedEngine', () => {
       // Synchronously: the stop reached the engine through onStop, not at the next tick.
       expect(engine.stats().cancelled).toEqual({ disconnect: 1 });
       expect(events).toContain(`cancelled:${phase}`);
-      const error = await reading.then(() => undefined, (e: unknown) => e);
+      const error = await reading.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isCancelledError(error) && error.reason.kind).toBe('disconnect');
       if (phase !== 'queued') {
         // The freed slot went to the request behind it, which now runs to its end.
@@ -108,7 +143,8 @@ describe('SimulatedEngine', () => {
       blocker.kill();
       await new Promise((resolve) => setTimeout(resolve, 30));
       expect(engine.stats().tokensAfterCancel).toBe(0);
-      if (phase === 'queued') expect(engine.stats().tokensGenerated).toBeGreaterThanOrEqual(generatedBefore);
+      if (phase === 'queued')
+        expect(engine.stats().tokensGenerated).toBeGreaterThanOrEqual(generatedBefore);
       expect(engine.stats()).toMatchObject({ slotsBusy: 0, queueLength: 0 });
     });
   }
@@ -136,7 +172,9 @@ describe('SimulatedEngine', () => {
     expect(engine.stats()).toMatchObject({ slotsBusy: 0, cancelled: { kill: 1 } });
     const stopped = new Context();
     stopped.stop();
-    await expect(collect(await engine.generate(request(), { context: stopped }))).rejects.toMatchObject({
+    await expect(
+      collect(await engine.generate(request(), { context: stopped })),
+    ).rejects.toMatchObject({
       reason: { kind: 'stop' },
     });
     expect(engine.stats().sequencesStarted).toBe(1);
@@ -144,13 +182,23 @@ describe('SimulatedEngine', () => {
 
   it('close() aborts everything with kind shutdown and refuses new work', async () => {
     const engine = new SimulatedEngine({ ...fast, slots: 1 });
-    const running = collect(await engine.generate(request({ maxTokens: 10_000 }), { context: new Context() }));
-    const queued = collect(await engine.generate(request({ maxTokens: 10_000 }), { context: new Context() }));
+    const running = collect(
+      await engine.generate(request({ maxTokens: 10_000 }), { context: new Context() }),
+    );
+    const queued = collect(
+      await engine.generate(request({ maxTokens: 10_000 }), { context: new Context() }),
+    );
     engine.close();
     await expect(running).rejects.toMatchObject({ reason: { kind: 'shutdown' } });
     await expect(queued).rejects.toMatchObject({ reason: { kind: 'shutdown' } });
-    await expect(engine.generate(request(), { context: new Context() })).rejects.toBeInstanceOf(Overloaded);
-    expect(engine.stats()).toMatchObject({ slotsBusy: 0, queueLength: 0, cancelled: { shutdown: 2 } });
+    await expect(engine.generate(request(), { context: new Context() })).rejects.toBeInstanceOf(
+      Overloaded,
+    );
+    expect(engine.stats()).toMatchObject({
+      slotsBusy: 0,
+      queueLength: 0,
+      cancelled: { shutdown: 2 },
+    });
   });
 
   it('rejects malformed requests and options with errors that name the field', async () => {
@@ -162,14 +210,18 @@ describe('SimulatedEngine', () => {
       engine.generate({ model: 'm', prompt: 1 } as never, { context: new Context() }),
     ).rejects.toThrow(/prompt/);
     expect(() => new SimulatedEngine({ slots: 0 })).toThrow(/slots/);
-    expect(() => new SimulatedEngine({ naturalLength: { min: 5, max: 2 } })).toThrow(/naturalLength/);
+    expect(() => new SimulatedEngine({ naturalLength: { min: 5, max: 2 } })).toThrow(
+      /naturalLength/,
+    );
   });
 
   it('prefill takes longer for longer prompts', async () => {
     const engine = new SimulatedEngine({ tokenMs: 0, prefillBaseMs: 0, prefillMsPerToken: 1 });
     const timeToFirst = async (prompt: string) => {
       const started = performance.now();
-      const iterator = (await engine.generate(request({ prompt }), { context: new Context() }))[Symbol.asyncIterator]();
+      const iterator = (await engine.generate(request({ prompt }), { context: new Context() }))[
+        Symbol.asyncIterator
+      ]();
       await iterator.next();
       const elapsed = performance.now() - started;
       await iterator.return?.();

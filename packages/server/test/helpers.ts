@@ -1,6 +1,10 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { createEmbeddedServer, type EmbeddedServer, type EmbeddedServerOptions } from '../src/index.js';
+import {
+  createEmbeddedServer,
+  type EmbeddedServer,
+  type EmbeddedServerOptions,
+} from '../src/index.js';
 
 /** Log lines captured from a server's pino logger. */
 export class LogCapture {
@@ -33,23 +37,39 @@ export async function startApp(options: EmbeddedServerOptions = {}): Promise<Tes
   const app = createEmbeddedServer({
     logger: logs.logger,
     ...options,
-    engine: { slots: 2, maxQueue: 8, tokenMs: 5, prefillBaseMs: 1, prefillMsPerToken: 0, ...options.engine },
+    engine: {
+      slots: 2,
+      maxQueue: 8,
+      tokenMs: 5,
+      prefillBaseMs: 1,
+      prefillMsPerToken: 0,
+      ...options.engine,
+    },
   });
   const url = await app.listen();
   return Object.assign(app, { url, logs });
 }
 
 /** Polls `condition` every 5 ms until it holds; fails after `timeoutMs` with `what`. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
+export async function waitFor(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 3_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
 /** Reads one sample from `/metrics` (0 when the series does not exist yet). */
-export async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metric(
+  url: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   return sampleOf(text, name, labels);
 }
@@ -58,7 +78,9 @@ export function sampleOf(text: string, name: string, labels: Record<string, stri
   const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const labelPart = line.startsWith(`${name}{`) ? line.slice(name.length + 1, line.indexOf('}')) : '';
+    const labelPart = line.startsWith(`${name}{`)
+      ? line.slice(name.length + 1, line.indexOf('}'))
+      : '';
     const have = labelPart ? labelPart.split(',') : [];
     if (wanted.every((pair) => have.includes(pair)) && have.length === wanted.length) {
       return Number(line.slice(line.lastIndexOf(' ') + 1));

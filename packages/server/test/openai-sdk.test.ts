@@ -16,7 +16,10 @@ afterEach(async () => {
 const sdk = (url: string) => new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
 
 const cancellations = async (url: string) => ({
-  frontend: await metric(url, 'andon_cancellations_total', { tier: 'frontend', reason: 'disconnect' }),
+  frontend: await metric(url, 'andon_cancellations_total', {
+    tier: 'frontend',
+    reason: 'disconnect',
+  }),
   engine: await metric(url, 'andon_cancellations_total', { tier: 'engine', reason: 'disconnect' }),
 });
 
@@ -27,7 +30,9 @@ async function expectNoMoreTokens(current: TestApp): Promise<void> {
   expect(current.engine.stats().tokensGenerated).toBe(before);
   expect(current.engine.stats().tokensAfterCancel).toBe(0);
   expect(await metric(current.url, 'andon_tokens_after_cancel_total', { tier: 'engine' })).toBe(0);
-  expect(await metric(current.url, 'andon_tokens_after_cancel_total', { tier: 'frontend' })).toBe(0);
+  expect(await metric(current.url, 'andon_tokens_after_cancel_total', { tier: 'frontend' })).toBe(
+    0,
+  );
 }
 
 describe('front end with the openai SDK', () => {
@@ -53,15 +58,28 @@ describe('front end with the openai SDK', () => {
         }
       }
       expect(received).toBe(5);
-      await waitFor(() => app!.engine.stats().slotsBusy === 0, 'the engine slot to be freed', 2_000);
+      await waitFor(
+        () => app!.engine.stats().slotsBusy === 0,
+        'the engine slot to be freed',
+        2_000,
+      );
       expect(app.engine.stats().cancelled).toEqual({ disconnect: 1 });
       await waitFor(() => app!.server.inFlight === 0, 'the front end to finish the request');
       expect(await cancellations(app.url)).toEqual({ frontend: 1, engine: 1 });
-      expect(await metric(app.url, 'andon_cancel_to_engine_stop_seconds_count', { reason: 'disconnect' })).toBe(1);
+      expect(
+        await metric(app.url, 'andon_cancel_to_engine_stop_seconds_count', {
+          reason: 'disconnect',
+        }),
+      ).toBe(1);
       await expectNoMoreTokens(app);
       const line = app.logs.find((l) => l.msg === 'request cancelled');
       expect(line).toMatchObject({ status: 499, cancelled: { kind: 'disconnect' }, stream: true });
-      expect(await metric(app.url, 'andon_http_requests_total', { endpoint: '/v1/chat/completions', status: '499' })).toBe(1);
+      expect(
+        await metric(app.url, 'andon_http_requests_total', {
+          endpoint: '/v1/chat/completions',
+          status: '499',
+        }),
+      ).toBe(1);
     });
   }
 
@@ -104,7 +122,12 @@ describe('front end with the openai SDK', () => {
     }
     expect(content).toBe(expected);
     expect(await cancellations(app.url)).toEqual({ frontend: 0, engine: 0 });
-    expect(await metric(app.url, 'andon_http_requests_total', { endpoint: '/v1/chat/completions', status: '200' })).toBe(1);
+    expect(
+      await metric(app.url, 'andon_http_requests_total', {
+        endpoint: '/v1/chat/completions',
+        status: '200',
+      }),
+    ).toBe(1);
   });
 
   it('non-streaming chat and text completions have the shapes the SDK expects', async () => {
@@ -112,7 +135,10 @@ describe('front end with the openai SDK', () => {
     const client = sdk(app.url);
     const chat = await client.chat.completions.create({
       model: 'andon-sim',
-      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }],
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi' },
+      ],
       max_tokens: 8,
       stop: ['never-generated'],
     });
@@ -123,10 +149,22 @@ describe('front end with the openai SDK', () => {
       usage: { completion_tokens: 8 },
     });
     expect(chat.choices[0]!.message.content!.split(' ')).toHaveLength(8);
-    const text = await client.completions.create({ model: 'andon-sim', prompt: 'Once upon', max_tokens: 5 });
-    expect(text).toMatchObject({ object: 'text_completion', choices: [{ finish_reason: 'length' }] });
+    const text = await client.completions.create({
+      model: 'andon-sim',
+      prompt: 'Once upon',
+      max_tokens: 5,
+    });
+    expect(text).toMatchObject({
+      object: 'text_completion',
+      choices: [{ finish_reason: 'length' }],
+    });
     expect(text.id).toMatch(/^cmpl-/);
-    const streamed = await client.completions.create({ model: 'andon-sim', prompt: 'Once upon', max_tokens: 5, stream: true });
+    const streamed = await client.completions.create({
+      model: 'andon-sim',
+      prompt: 'Once upon',
+      max_tokens: 5,
+      stream: true,
+    });
     let joined = '';
     for await (const chunk of streamed) joined += chunk.choices[0]?.text ?? '';
     expect(joined).toBe(text.choices[0]!.text);
@@ -138,7 +176,12 @@ describe('front end with the openai SDK', () => {
     app = await startApp();
     const controller = new AbortController();
     const pending = sdk(app.url).chat.completions.create(
-      { ...chatBody(), model: 'andon-sim', messages: [{ role: 'user', content: 'long' }], max_tokens: 4000 },
+      {
+        ...chatBody(),
+        model: 'andon-sim',
+        messages: [{ role: 'user', content: 'long' }],
+        max_tokens: 4000,
+      },
       { signal: controller.signal, headers: { 'x-request-id': 'abort-me-1' } },
     );
     pending.catch(() => {});
@@ -149,7 +192,9 @@ describe('front end with the openai SDK', () => {
     await waitFor(() => app!.server.inFlight === 0, 'the front end to finish the request');
     expect(await cancellations(app.url)).toEqual({ frontend: 1, engine: 1 });
     await expectNoMoreTokens(app);
-    expect(app.logs.find((l) => l.reqId === 'abort-me-1' && l.msg === 'request cancelled')).toMatchObject({
+    expect(
+      app.logs.find((l) => l.reqId === 'abort-me-1' && l.msg === 'request cancelled'),
+    ).toMatchObject({
       status: 499,
       stream: false,
       cancelled: { kind: 'disconnect' },
@@ -196,7 +241,11 @@ describe('front end with the openai SDK', () => {
       expect(result.content).toBe(await expectedFor(result.index));
     }
     for (const result of results.filter((r) => r.abort)) expect(result.finish).toBeNull();
-    await waitFor(() => app!.engine.stats().slotsBusy === 0 && app!.server.inFlight === 0, 'everything to end', 5_000);
+    await waitFor(
+      () => app!.engine.stats().slotsBusy === 0 && app!.server.inFlight === 0,
+      'everything to end',
+      5_000,
+    );
     expect(app.engine.stats().cancelled).toEqual({ disconnect: 5 });
     expect(app.engine.stats().sequencesFinished).toBe(5);
     expect(await cancellations(app.url)).toEqual({ frontend: 5, engine: 5 });

@@ -6,7 +6,13 @@ export class RawRequest {
   #received = '';
   #closed = false;
 
-  constructor(url: string, method: string, path: string, body?: string, headers: Record<string, string> = {}) {
+  constructor(
+    url: string,
+    method: string,
+    path: string,
+    body?: string,
+    headers: Record<string, string> = {},
+  ) {
     const { hostname, port } = new URL(url);
     this.socket = connect(Number(port), hostname);
     this.socket.setEncoding('utf8');
@@ -38,7 +44,11 @@ export class RawRequest {
     return [...this.#received.matchAll(/^data: (.*)$/gm)].map((match) => match[1]!);
   }
 
-  async until(predicate: (received: string) => boolean, what: string, timeoutMs = 3_000): Promise<void> {
+  async until(
+    predicate: (received: string) => boolean,
+    what: string,
+    timeoutMs = 3_000,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.#received)) {
       if (Date.now() > deadline) {
