@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EndpointKey, Instance, InstanceChange } from '../src/discovery/discovery.js';
 import { NatsDiscovery, type NatsDiscoveryOptions } from '../src/discovery/nats.js';
 import { redactSecrets, resolveNatsOptions } from '../src/discovery/nats-options.js';
@@ -12,6 +12,7 @@ import { Disconnected } from '../src/errors.js';
 import {
   type NatsServer,
   natsServerBinary,
+  natsServerVersion,
   startNatsServer,
   stopAllNatsServers,
 } from './support/nats-server.js';
@@ -479,5 +480,28 @@ describe.skipIf(!bin)('@nats-io/transport-node on this Node version', () => {
     } finally {
       await nc.close();
     }
+  });
+});
+
+describe('the nats-server test harness', () => {
+  it('skips loudly without nats-server, and fails instead when ANDON_REQUIRE_NATS=1', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const missing = { ANDON_NATS_SERVER: '/nonexistent/nats-server' };
+      expect(natsServerBinary(missing)).toBeUndefined();
+      expect(warn.mock.calls.join('\n')).toMatch(
+        /SKIPPING NATS TESTS.*apt-get install nats-server/s,
+      );
+      expect(() => natsServerBinary({ ...missing, ANDON_REQUIRE_NATS: '1' })).toThrow(
+        /apt-get install nats-server.*ANDON_REQUIRE_NATS=1/s,
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it.skipIf(!bin)('runs nats-server 2.9 or newer', () => {
+    const [major, minor] = (natsServerVersion() ?? '0.0').split('.').map(Number);
+    expect(major! > 2 || (major === 2 && minor! >= 9)).toBe(true);
   });
 });

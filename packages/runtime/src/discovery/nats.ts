@@ -423,6 +423,7 @@ export class NatsDiscovery implements Discovery {
   }
 
   #publish(subject: string, data: Uint8Array): void {
+    if (this.connection.isClosed()) return; // already reported by #connectionClosed
     try {
       this.connection.publish(subject, data);
     } catch (error) {

@@ -58,20 +58,33 @@ export interface NatsServer {
 const INSTALL_HINT =
   'install it with `apt-get install nats-server` (Debian/Ubuntu) or from https://github.com/nats-io/nats-server/releases';
 
-/** Where nats-server lives on PATH, or undefined. */
-export function findNatsServer(): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(delimiter);
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Where nats-server lives, or undefined: `ANDON_NATS_SERVER` (a path, for a build other than
+ * the one on PATH) if set, else the first on PATH.
+ */
+export function findNatsServer(env: Env = process.env): string | undefined {
+  if (env.ANDON_NATS_SERVER)
+    return executable(env.ANDON_NATS_SERVER) ? env.ANDON_NATS_SERVER : undefined;
+  const dirs = (env.PATH ?? '').split(delimiter);
   // Debian installs to /usr/sbin, which is not on every user's PATH.
   dirs.push('/usr/sbin', '/usr/local/sbin');
   for (const dir of dirs) {
     if (!dir) continue;
     const candidate = join(dir, 'nats-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
+    if (executable(candidate)) return candidate;
   }
   return undefined;
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -79,11 +92,12 @@ export function findNatsServer(): string | undefined {
  * message and returns undefined (the caller skips), unless ANDON_REQUIRE_NATS=1, in which
  * case it throws so the suite fails.
  */
-export function natsServerBinary(): string | undefined {
-  const bin = findNatsServer();
+export function natsServerBinary(env: Env = process.env): string | undefined {
+  const bin = findNatsServer(env);
   if (bin) return bin;
-  const message = `nats-server was not found on PATH: ${INSTALL_HINT}`;
-  if (process.env.ANDON_REQUIRE_NATS === '1') {
+  const where = env.ANDON_NATS_SERVER ? `at ANDON_NATS_SERVER=${env.ANDON_NATS_SERVER}` : 'on PATH';
+  const message = `nats-server was not found ${where}: ${INSTALL_HINT}`;
+  if (env.ANDON_REQUIRE_NATS === '1') {
     throw new Error(
       `${message}. ANDON_REQUIRE_NATS=1, so the NATS tests fail instead of skipping.`,
     );
