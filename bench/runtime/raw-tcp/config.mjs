@@ -1,0 +1,11 @@
+// The floor every other configuration is compared against: length-prefixed frames over
+// plain TCP, a middle that parses and re-frames, one process per tier.
+export default {
+  name: 'raw-tcp',
+  description: 'length-prefixed frames over TCP, frame-aware middle, write coalescing',
+  scripts: {
+    backend: new URL('./backend.mjs', import.meta.url),
+    middle: new URL('./middle.mjs', import.meta.url),
+    client: new URL('./client.mjs', import.meta.url),
+  },
+};

@@ -1,0 +1,69 @@
+// Runs the runtime benchmark over every configuration under bench/runtime/*/config.mjs and
+// prints one JSON document on stdout (progress on stderr).
+//
+//   node bench/runtime/run.mjs
+//
+// Environment (defaults finish in a couple of minutes on a 2-core machine):
+//   ANDON_BENCH_TRIALS        cancel trials per configuration and route (500)
+//   ANDON_BENCH_WARMUP        warm-up trials per configuration and route (50)
+//   ANDON_BENCH_BLOCK         trials per shuffled block (25)
+//   ANDON_BENCH_ROUTES        middle,direct (3 tiers, 2 tiers)
+//   ANDON_BENCH_CONFIGS       comma-separated configuration names (all found)
+//   ANDON_BENCH_TP_ITEMS      items in the one-stream throughput run (2000000)
+//   ANDON_BENCH_TP_STREAMS    concurrent streams through the middle (1000)
+//   ANDON_BENCH_TP_STREAM_ITEMS items per concurrent stream (1000)
+//   ANDON_BENCH_TP_RUNS       throughput runs per configuration, median reported (3)
+import { existsSync, readdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runBenchmark } from './harness.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+function intFromEnv(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0)
+    throw new TypeError(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+const settings = {
+  trials: intFromEnv('ANDON_BENCH_TRIALS', 500),
+  warmup: intFromEnv('ANDON_BENCH_WARMUP', 50),
+  block: Math.max(1, intFromEnv('ANDON_BENCH_BLOCK', 25)),
+  routes: (process.env.ANDON_BENCH_ROUTES || 'middle,direct').split(',').map((r) => r.trim()),
+  oneStreamItems: intFromEnv('ANDON_BENCH_TP_ITEMS', 2_000_000),
+  manyStreams: intFromEnv('ANDON_BENCH_TP_STREAMS', 1000),
+  manyStreamItems: intFromEnv('ANDON_BENCH_TP_STREAM_ITEMS', 1000),
+  throughputRuns: intFromEnv('ANDON_BENCH_TP_RUNS', 3),
+};
+for (const route of settings.routes) {
+  if (route !== 'middle' && route !== 'direct')
+    throw new TypeError(`ANDON_BENCH_ROUTES: unknown route ${route}`);
+}
+
+const wanted = process.env.ANDON_BENCH_CONFIGS?.split(',').map((name) => name.trim());
+const configs = [];
+for (const entry of readdirSync(here, { withFileTypes: true })) {
+  const file = join(here, entry.name, 'config.mjs');
+  if (!entry.isDirectory() || !existsSync(file)) continue;
+  const config = (await import(pathToFileURL(file).href)).default;
+  if (!wanted || wanted.includes(config.name)) configs.push(config);
+}
+if (configs.length === 0) throw new Error(`no configuration found under ${here}`);
+
+const started = Date.now();
+const results = await runBenchmark(configs, settings, (line) => process.stderr.write(`${line}\n`));
+const document = {
+  benchmark: 'runtime',
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, node: process.version, platform: process.platform },
+  settings,
+  configurations: configs.map((c) => ({ name: c.name, description: c.description })),
+  ...results,
+  seconds: Math.round((Date.now() - started) / 1000),
+};
+process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
