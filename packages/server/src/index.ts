@@ -26,6 +26,7 @@ export {
   type EmbeddedServerOptions,
 } from './embedded.js';
 export { SimulatedEngine, type SimulatedEngineOptions } from './engine/engine.js';
+export { type ChunkGenerator, engineHandler } from './engine/engine-handler.js';
 export type { EngineEvent, EngineStats, SequencePhase } from './engine/stats.js';
 export { assertEngineRequest } from './engine/validate-request.js';
 export { OpenAIServer, type OpenAIServerOptions } from './http/server.js';

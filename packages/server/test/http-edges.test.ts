@@ -159,7 +159,7 @@ describe('client disconnects', () => {
       JSON.stringify(chatBody({ stream: true })),
       { 'x-request-id': 'stuck-1' },
     );
-    await raw.until((text) => text.includes('200 OK'), 'the stream to start');
+    await waitFor(() => seenContext !== undefined, 'the backend to be called');
     expect(seenContext?.id).toBe('stuck-1');
     raw.destroy();
     await waitFor(
@@ -423,6 +423,23 @@ describe('backend failures are answered, never hung', () => {
     expect(response.status).toBe(status);
     const body = (await response.json()) as { error: { code: string; message: string } };
     expect(body.error).toMatchObject({ code, message: expect.stringMatching(/at capacity/) });
+  });
+
+  it('an error on the first read (as the runtime reports a remote Overloaded) still gets its HTTP status', async () => {
+    const backend: CompletionBackend = {
+      async generate() {
+        return (async function* (): AsyncGenerator<EngineChunk> {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          throw new NoInstances('andon/engine/generate has no instances');
+        })();
+      },
+    };
+    const { url } = await serverWith(backend);
+    const response = await post(url, '/v1/chat/completions', chatBody({ stream: true }));
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      'no_instances',
+    );
   });
 
   it('a failure after streaming started becomes an SSE error event the SDK raises, without [DONE]', async () => {

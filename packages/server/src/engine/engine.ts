@@ -63,7 +63,7 @@ interface Sequence {
  * the slot to the next queued request.
  *
  * It implements {@link CompletionBackend}, so the HTTP front end can call it in-process; in a
- * worker, serve it on a runtime endpoint: `ep.serve((req, ctx) => engine.generate(req, { context: ctx }))`.
+ * worker, serve it on a runtime endpoint with {@link engineHandler}: `ep.serve(engineHandler(engine))`.
  *
  * @example
  * const engine = new SimulatedEngine({ slots: 2, tokenMs: 5 });

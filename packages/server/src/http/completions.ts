@@ -52,7 +52,17 @@ export async function serveCompletion(
     if (request.stream) await streamAnswer(request, chunks, exchange, summary, deps.heartbeatMs);
     else await sendWholeAnswer(request, chunks, exchange, summary);
   } catch (error) {
-    if (error instanceof Interrupted || exchange.context.isStopped()) return summary;
+    const { context } = exchange;
+    if (error instanceof Interrupted || context.isStopped()) {
+      // A client that left gets nothing (its socket is gone); a shutdown is explained.
+      if (context.reason?.kind === 'shutdown') {
+        sendError(
+          exchange.res,
+          new HttpError(503, 'the server is shutting down', { code: 'shutdown' }),
+        );
+      }
+      return summary;
+    }
     const httpError = error instanceof HttpError ? error : httpErrorFromBackend(error);
     summary.error = httpError.message;
     if (httpError.status >= 500) exchange.log.error({ err: error }, 'completion failed');
@@ -91,7 +101,6 @@ async function streamAnswer(
     request.engine.model,
     request.includeUsage,
   );
-  sse.open();
   let final: EngineChunk | undefined;
   try {
     // The loop runs to the backend's own end (not `break` at the final chunk): through the
@@ -106,6 +115,11 @@ async function streamAnswer(
       });
     }
   } catch (error) {
+    if (!sse.opened) {
+      // Nothing sent yet: the caller answers with a plain HTTP status.
+      sse.abandon();
+      throw error;
+    }
     if (context.isStopped()) {
       // The client is gone (nothing to write) or the server is shutting down (tell it why).
       if (context.reason?.kind === 'shutdown') {

@@ -7,33 +7,48 @@ import type { OpenAIErrorBody } from '../openai/errors.js';
  * heartbeat after `heartbeatMs` without output, so proxies keep the connection open and a
  * dead peer is noticed (the write fails and the response closes). Writing after the peer
  * left is a no-op: the disconnect is handled where `close` is watched.
+ *
+ * The status line goes out with the first event or the first heartbeat, whichever comes
+ * first. Until then the response is still a plain one: a backend error that arrives early
+ * (overloaded, no instances — through the runtime these surface on the first read) can
+ * still be answered with its real HTTP status, and a long queue wait still gets heartbeats.
  */
 export class SseWriter {
   readonly #res: ServerResponse;
-  readonly #heartbeatMs: number;
   #heartbeat: ReturnType<typeof setTimeout> | undefined;
+  #opened = false;
 
   constructor(res: ServerResponse, heartbeatMs: number) {
     this.#res = res;
-    this.#heartbeatMs = heartbeatMs;
+    res.once('close', () => this.#stopHeartbeat());
+    if (heartbeatMs > 0) {
+      this.#heartbeat = setTimeout(() => this.#beat(), heartbeatMs);
+      this.#heartbeat.unref();
+    }
   }
 
-  /** Sends the status line and headers at once, so the client sees the stream start. */
+  /** True once the status line and headers went out. */
+  get opened(): boolean {
+    return this.#opened;
+  }
+
+  /** Sends the status line and headers (once), so the client sees the stream start. */
   open(): void {
-    const res = this.#res;
-    res.writeHead(200, {
+    if (this.#opened || !this.#writable()) return;
+    this.#opened = true;
+    this.#res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
       // nginx and friends: do not buffer the stream.
       'x-accel-buffering': 'no',
     });
-    res.flushHeaders();
-    res.once('close', () => this.#stopHeartbeat());
-    if (this.#heartbeatMs > 0) {
-      this.#heartbeat = setTimeout(() => this.#beat(), this.#heartbeatMs);
-      this.#heartbeat.unref();
-    }
+    this.#res.flushHeaders();
+  }
+
+  /** Stops the heartbeat without writing anything (the caller answers another way). */
+  abandon(): void {
+    this.#stopHeartbeat();
   }
 
   /** Sends `data: <json>`; resolves when the socket can take more (or the peer is gone). */
@@ -56,15 +71,16 @@ export class SseWriter {
     this.#res.end('data: [DONE]\n\n');
   }
 
-  /** Ends the response without `[DONE]` (after an error event). */
+  /** Ends an opened response without `[DONE]` (after an error event). */
   end(): void {
     this.#stopHeartbeat();
-    if (!this.#writable()) return;
+    if (!this.#opened || !this.#writable()) return;
     this.#res.end();
   }
 
   #write(text: string): Promise<void> {
     if (!this.#writable()) return Promise.resolve();
+    this.open();
     this.#heartbeat?.refresh();
     if (this.#res.write(text)) return Promise.resolve();
     return waitForDrain(this.#res);
@@ -72,6 +88,7 @@ export class SseWriter {
 
   #beat(): void {
     if (!this.#writable()) return;
+    this.open();
     this.#res.write(': keep-alive\n\n');
     this.#heartbeat?.refresh();
   }
