@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     reporters: ['default'],
+    // Protocol-error tests log on purpose; keep the output for failures.
+    env: { ANDON_LOG_LEVEL: process.env.ANDON_LOG_LEVEL ?? 'error' },
   },
 });

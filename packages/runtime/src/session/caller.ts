@@ -59,9 +59,9 @@ export class CallerConnection extends Connection {
     const binary = body instanceof Uint8Array;
     const bodyBytes = binary ? (body as Uint8Array) : JSON.stringify(body ?? null);
     const payload = encodeRequest({ ...header, credit }, bodyBytes);
-    if (payload.length + 6 > this.options.maxFrame) {
+    if (payload.length > this.maxPayload) {
       throw new ProtocolError(
-        `request body is ${payload.length} bytes; the frame limit is ${this.options.maxFrame} bytes`,
+        `the request is ${payload.length} bytes; the peer accepts frames of at most ${this.maxPayload + 6} bytes`,
       );
     }
     this.#streams.set(id, stream);
@@ -90,7 +90,8 @@ export class CallerConnection extends Connection {
   protected onConnectionFrame(type: number, payload: Buffer): void {
     if (type === FrameType.WELCOME) {
       try {
-        this.agreeHeartbeat(parseWelcome(payload).heartbeatMs);
+        const welcome = parseWelcome(payload);
+        this.agreeLimits(welcome.heartbeatMs, welcome.maxFrame);
       } catch (error) {
         this.protocolFailure((error as Error).message);
       }

@@ -41,6 +41,7 @@ export abstract class Connection {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #heartbeatMs: number;
   #closed = false;
+  #peerMaxFrame: number;
   protected readonly log: Logger;
   /** Called once when the connection has closed, for whoever pools or tracks it. */
   onClosed: (() => void) | undefined;
@@ -51,6 +52,7 @@ export abstract class Connection {
   ) {
     this.log = options.log;
     this.#heartbeatMs = options.heartbeatMs;
+    this.#peerMaxFrame = options.maxFrame;
     this.#decoder = new FrameDecoder(
       options.maxFrame,
       (type, flags, stream, payload) => this.#onFrame(type, flags, stream, payload),
@@ -97,6 +99,17 @@ export abstract class Connection {
     if (this.#closed || this.#encoder.pendingBytes === 0) return;
     this.#lastSent = performance.now();
     this.channel.write(this.#encoder.take());
+  }
+
+  /** The largest payload the peer accepts (its announced frame limit, less the header). */
+  get maxPayload(): number {
+    return this.#peerMaxFrame - 6;
+  }
+
+  /** Records the peer's limits from its HELLO or WELCOME. */
+  protected agreeLimits(peerHeartbeatMs: number, peerMaxFrame: number): void {
+    this.#peerMaxFrame = peerMaxFrame;
+    this.agreeHeartbeat(peerHeartbeatMs);
   }
 
   /** Adopts the peer's heartbeat interval when it is longer than ours. */

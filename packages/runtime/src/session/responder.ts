@@ -90,7 +90,7 @@ export class ResponderConnection extends Connection {
       }
       this.#hello = true;
       clearTimeout(this.#helloTimer);
-      this.agreeHeartbeat(hello.heartbeatMs);
+      this.agreeLimits(hello.heartbeatMs, hello.maxFrame);
       const welcome: Welcome = {
         version: PROTOCOL_VERSION,
         instance: this.options.instanceId,
@@ -376,6 +376,22 @@ export class ServedStream {
         return false;
       }
     }
+    const limit = this.connection.maxPayload;
+    // Measuring UTF-8 costs a pass over the string; only long strings can be too big.
+    const size =
+      typeof payload === 'string'
+        ? payload.length * 3 > limit
+          ? Buffer.byteLength(payload)
+          : 0
+        : payload.length;
+    if (size > limit) {
+      this.#fail(
+        new Error(
+          `the handler yielded an item of ${size} bytes; the caller accepts frames of at most ${limit + 6} bytes`,
+        ),
+      );
+      return false;
+    }
     this.connection.send(FrameType.DATA, this.id, payload, flags);
     return true;
   }
@@ -394,7 +410,7 @@ export class ServedStream {
   #fail(error: unknown): void {
     if (this.#closed) return;
     this.#sendError(errorToWire(error, this.tier, this.context.reason), true);
-    this.#close();
+    this.#finishAbnormally(true);
   }
 
   #sendError(error: WireError, urgent: boolean): void {
@@ -407,21 +423,31 @@ export class ServedStream {
   /** Closes the stream now; the handler's context is disposed once it has let go. */
   #abandon(): void {
     if (this.#closed) return;
+    this.#finishAbnormally(false);
+  }
+
+  /**
+   * Ends a stream that did not complete. A generator suspended at a yield is returned so
+   * its finally blocks run; a handler still running keeps its context until it settles.
+   */
+  #finishAbnormally(handlerSettled: boolean): void {
     this.#closed = true;
     this.connection.streamEnded(this.id);
     this.host.streamClosed(this);
     const iterator = this.#iterator;
-    if (iterator?.return !== undefined && !this.#pulling) {
-      // Runs the generator's finally blocks; errors there are the handler's to report.
-      Promise.resolve()
-        .then(() => iterator.return?.())
-        .catch(() => {})
-        .finally(() => this.#release());
-    } else if (!this.#pulling && iterator === undefined) {
-      // A single-response handler still running keeps its context until it settles.
-    } else if (!this.#pulling) {
-      this.#release();
+    if (iterator === undefined) {
+      if (handlerSettled) this.#release();
+      return;
     }
+    if (this.#pulling) return;
+    if (iterator.return === undefined) {
+      this.#release();
+      return;
+    }
+    Promise.resolve()
+      .then(() => iterator.return?.())
+      .catch(() => {})
+      .finally(() => this.#release());
   }
 
   #close(): void {

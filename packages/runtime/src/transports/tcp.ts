@@ -53,11 +53,13 @@ export class TcpTransport implements Transport {
     });
   }
 
+  /** Stops accepting. Open sockets belong to their connections, which close them. */
   close(): Promise<void> {
-    const server = this.#server;
+    // net.Server#close waits for every open socket before calling back; the runtime closes
+    // those itself after draining, so only the listening socket is closed here.
+    this.#server?.close();
     this.#server = undefined;
-    if (!server) return Promise.resolve();
-    return new Promise((resolve) => server.close(() => resolve()));
+    return Promise.resolve();
   }
 }
 

@@ -58,6 +58,15 @@ export function errorToWire(
       tier,
     };
   }
+  if (error === undefined && contextReason) {
+    const root = rootCause(contextReason);
+    return {
+      code: 'ANDON_CANCELLED',
+      message: `cancelled (${root.kind}): ${root.message}`,
+      tier,
+      reason: root,
+    };
+  }
   if (error instanceof Cancelled) {
     return {
       code: 'ANDON_CANCELLED',
