@@ -470,6 +470,33 @@ describe.skipIf(!bin)('@nats-io/transport-node on this Node version', () => {
     expect(nc.isClosed()).toBe(true);
   });
 
+  // The NATS transport relies on this to learn at once that its peer's process is gone.
+  it('answers a publish with a reply subject to a vanished subscriber with a 503 at once', async () => {
+    const a = await connect({ servers: server.url });
+    const b = await connect({ servers: server.url });
+    try {
+      const statuses: string[] = [];
+      a.subscribe('t.back', {
+        callback: (_e, m) => {
+          statuses.push(m.headers?.status ?? m.string());
+        },
+      });
+      b.subscribe('t.peer', { callback: () => {} });
+      await Promise.all([a.flush(), b.flush()]);
+      a.publish('t.peer', 'alive?', { reply: 't.back' });
+      await a.flush();
+      expect(statuses).toEqual([]);
+      await b.close();
+      const t0 = performance.now();
+      a.publish('t.peer', 'alive?', { reply: 't.back' });
+      await waitFor(() => statuses.length > 0, 2000, 'a no-responders status');
+      expect(statuses).toEqual(['503']);
+      expect(performance.now() - t0).toBeLessThan(500);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('refuses a message above the server max_payload with a clear error', async () => {
     const nc = await connect({ servers: server.url });
     try {
