@@ -217,15 +217,18 @@ export class FileWatcher implements Watcher {
   /** Whether the lease we last saw under `name` was moved to its tombstone as stale. */
   async #buried(name: string): Promise<boolean> {
     const last = this.#cache.get(name);
-    if (last?.kind !== 'lease') return false;
+    return last?.kind === 'lease' && this.#buriedAs(name, last.ino);
+  }
+
+  async #buriedAs(name: string, ino: number): Promise<boolean> {
     try {
-      return (await stat(join(this.dir, tombstoneName(name)))).ino === last.ino;
+      return (await stat(join(this.dir, tombstoneName(name)))).ino === ino;
     } catch {
       return false;
     }
   }
 
-  /** Reconciles one file; returns the deletion of a stale lease when there is one. */
+  /** Reconciles one file; returns the expiry under way when the lease is stale. */
   #apply(name: string, seen: Observation, initial: boolean): Promise<void> | undefined {
     const id = name.slice(0, -'.json'.length);
     const before = this.#cache.get(name);
@@ -258,9 +261,7 @@ export class FileWatcher implements Watcher {
     const { record } = seen;
     if (isStale(record, this.ctx.now(), this.ctx.hostname)) {
       this.#cache.delete(name);
-      const known = this.#view.get(id);
-      if (known) this.#view.report({ type: 'removed', instance: known, why: 'expired' });
-      return this.#removeStale(name, seen.ino);
+      return this.#expire(name, id, seen.ino);
     }
     this.#cache.set(name, seen);
     const known = this.#view.get(id);
@@ -274,24 +275,43 @@ export class FileWatcher implements Watcher {
   }
 
   /**
-   * Moves a stale lease to its tombstone, unless its owner has just replaced it (a renewal
+   * Buries a lease judged stale, then reports it. The judgement was made on a read that may
+   * be old by now: if the owner unlinked the file in between (it revoked, then exited, so
+   * its pid is gone too) the instance left; if the owner renewed it, it is not stale.
+   */
+  async #expire(name: string, id: string, ino: number): Promise<void> {
+    const outcome = await this.#bury(name, ino);
+    if (outcome === 'renewed') {
+      this.#pending.add(name);
+      return;
+    }
+    const known = this.#view.get(id);
+    if (!known) return;
+    const why = outcome === 'gone' && !(await this.#buriedAs(name, ino)) ? 'left' : 'expired';
+    this.#view.report({ type: 'removed', instance: known, why });
+  }
+
+  /**
+   * Moves a stale lease to its tombstone unless its owner has just replaced it (a renewal
    * is a rename, so a fresh lease has a new inode). The window left between the check and
    * the rename only costs a live-but-late owner one renewal period of absence.
    */
-  async #removeStale(name: string, ino: number): Promise<void> {
+  async #bury(name: string, ino: number): Promise<'buried' | 'renewed' | 'gone' | 'failed'> {
     const file = join(this.dir, name);
     try {
-      if ((await stat(file)).ino !== ino) return;
+      if ((await stat(file)).ino !== ino) return 'renewed';
       await rename(file, join(this.dir, tombstoneName(name)));
       this.ctx.stats.staleRemoved++;
+      return 'buried';
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
       safeWarn(this.ctx.warn, {
         code: 'cleanup-failed',
         message: `could not remove stale lease ${file}`,
         path: file,
         error,
       });
+      return 'failed';
     }
   }
 
