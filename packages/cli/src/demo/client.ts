@@ -1,0 +1,63 @@
+import { Context, isCancelledError, race, stopOnSignals } from '@andon/context/node';
+import { Runtime } from '@andon/runtime';
+import { exitCode, stopWhenParentGoes } from '../lib/lifecycle.js';
+import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
+import { describeError, say, status } from '../lib/output.js';
+
+/** Options of `andon demo client`. */
+export interface ClientOptions extends ConnectOptions {
+  /** Call the middle tier instead of the server. */
+  middle: boolean;
+  /** How long to wait for the tier to appear in discovery. */
+  waitMs: number;
+  exitWithParent?: boolean;
+}
+
+/** How many responses the client reads before it stops its request. */
+export const STOP_AFTER = 3;
+
+/**
+ * `andon demo client`: calls the server (or the middle), stops its context after the third
+ * response, reads on until the stream ends, and resolves with the exit code. A first
+ * SIGINT/SIGTERM stops the request early; a second exits at once.
+ */
+export async function runClient(options: ClientOptions): Promise<number> {
+  const session = new Context();
+  stopOnSignals(session);
+  session.onKill((reason) => {
+    status('client', `${reason.message}: exiting now`);
+    process.exit(exitCode(reason));
+  });
+  const unwatchParent = options.exitWithParent ? stopWhenParentGoes(session) : () => {};
+  const rt = await Runtime.start(runtimeOptions(options));
+  try {
+    const tier = options.middle ? 'middle' : 'server';
+    const endpoint = rt.namespace(options.namespace).component(tier).endpoint('generate');
+    const client = await endpoint.client();
+    await race(client.waitForInstances({ timeoutMs: options.waitMs }), session);
+    // A child, so that a signal (which stops the session) stops the request too.
+    const context = session.child();
+    const stream = await client.generate('dummy_request', { context });
+    let received = 0;
+    for await (const item of stream) {
+      say(`Client: Received ${JSON.stringify(item)}`);
+      if (++received === STOP_AFTER) {
+        say(`Client: Cancelling after ${STOP_AFTER} responses...`);
+        context.stopGenerating();
+      }
+    }
+    say('Client: Stream stopped');
+    return 0;
+  } catch (error) {
+    if (isCancelledError(error) && session.isStopped()) {
+      status('client', `${session.reason?.message ?? 'stopped'} before the request was sent`);
+      return exitCode(session.reason);
+    }
+    status('client', describeError(error));
+    return 1;
+  } finally {
+    await rt.shutdown({ graceMs: 0 });
+    unwatchParent();
+    session.dispose();
+  }
+}

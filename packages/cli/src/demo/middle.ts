@@ -1,0 +1,56 @@
+import { type Context, race } from '@andon/context';
+import { type Client, Runtime } from '@andon/runtime';
+import { TierLife } from '../lib/lifecycle.js';
+import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
+import { describeError, READY, say, status } from '../lib/output.js';
+
+/** Options of `andon demo middle`. */
+export interface MiddleOptions extends ConnectOptions {
+  graceMs: number;
+  exitWithParent?: boolean;
+}
+
+// The longest timer Node honours: the middle waits for its backend as long as it runs.
+const FOREVER_MS = 2_147_483_647;
+
+/**
+ * The middle's handler: forwards each request to the backend under its own incoming
+ * context, so a stop or kill from its caller reaches the backend with nothing else to do.
+ */
+export function forwardTo(backend: Client<unknown, unknown>) {
+  return async function* forward(request: unknown, ctx: Context): AsyncGenerator<unknown> {
+    const stream = await backend.generate(request, { context: ctx });
+    for await (const item of stream) {
+      say(`Middle server: Forwarding response ${JSON.stringify(item)}`);
+      yield item;
+    }
+  };
+}
+
+/**
+ * `andon demo middle`: waits for the backend, then serves `<namespace>/middle/generate`
+ * until SIGINT or SIGTERM, like the server. Resolves with the exit code.
+ */
+export async function runMiddle(options: MiddleOptions): Promise<number> {
+  const life = new TierLife('middle', options);
+  const rt = await Runtime.start(runtimeOptions(options));
+  const done = life.shutdownOnStop(rt);
+  const ns = rt.namespace(options.namespace);
+  const backendPath = `${options.namespace}/server/generate`;
+  const endpoint = ns.component('middle').endpoint('generate');
+  try {
+    const backend = await ns.component('server').endpoint('generate').client();
+    status('middle', `waiting for ${backendPath}`);
+    await race(backend.waitForInstances({ timeoutMs: FOREVER_MS }), life.context);
+    await endpoint.serve(forwardTo(backend));
+  } catch (error) {
+    // A signal while starting cuts the wait short; the shutdown is already under way.
+    if (life.context.isStopped()) return done;
+    status('middle', `cannot serve ${endpoint.path}: ${describeError(error)}`);
+    life.context.stop('startup failed');
+    await done;
+    return 1;
+  }
+  status('middle', `${READY}${endpoint.path} as instance ${rt.instanceId}`);
+  return done;
+}

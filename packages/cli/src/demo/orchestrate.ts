@@ -1,0 +1,163 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Context, stopOnSignals } from '@andon/context/node';
+import { exitCode } from '../lib/lifecycle.js';
+import { READY, statusPrefix } from '../lib/output.js';
+import { describeEnding, type Ending, TierProcess } from './tier-process.js';
+
+/** Options of `andon demo` (no subcommand). */
+export interface DemoOptions {
+  namespace: string;
+  /** How long after the client starts the server's cancel line and the client's exit may take. */
+  timeoutMs: number;
+  /** How long the server and middle may take to start serving. */
+  startupMs: number;
+  /** How long a tier gets after SIGTERM before SIGKILL. */
+  killAfterMs: number;
+  /** Show the tiers' own status lines (startup, shutdown) on stderr. */
+  verbose: boolean;
+  /** Test hook: the server never looks at its context, so the demo must fail. */
+  ignoreStop?: boolean;
+}
+
+const CANCELLED = /^Server: Cancelled at iteration \d+$/;
+const TIERS = ['server', 'middle', 'client'] as const;
+type Tier = (typeof TIERS)[number];
+
+/** This CLI's entry point, which the tiers are started from. */
+export function cliEntry(): string {
+  return fileURLToPath(new URL('../bin.js', import.meta.url));
+}
+
+/**
+ * `andon demo`: starts the server, the middle and a client (through the middle) as child
+ * processes sharing a fresh discovery directory, prints their output with a tier prefix, and
+ * resolves 0 once the server has printed its cancel line and the client has exited 0.
+ * Anything else — a timeout, a tier that crashes, a signal — resolves non-zero after saying
+ * why on stderr. Every child is ended and the directory removed on every path.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'andon-demo-'));
+  const run = new DemoRun(dir, options);
+  try {
+    const { code, reason } = await run.outcome;
+    if (reason !== undefined) process.stderr.write(`andon demo: ${reason}\n`);
+    return code;
+  } finally {
+    await run.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface Outcome {
+  code: number;
+  reason?: string;
+}
+
+class DemoRun {
+  readonly outcome: Promise<Outcome>;
+  readonly #tiers = new Map<Tier, TierProcess>();
+  readonly #session = new Context();
+  #settle!: (outcome: Outcome) => void;
+  #settled = false;
+  #timer: NodeJS.Timeout | undefined;
+  #serverCancelled = false;
+  #clientDone = false;
+
+  constructor(
+    readonly dir: string,
+    readonly options: DemoOptions,
+  ) {
+    this.outcome = new Promise((resolve) => {
+      this.#settle = resolve;
+    });
+    // Ctrl-C once: stop everything in order; twice: kill everything now.
+    stopOnSignals(this.#session);
+    this.#session.onStop((reason) =>
+      this.#finish(exitCode(reason), `interrupted (${reason.message}); stopping the tiers`),
+    );
+    this.#session.onKill(() => {
+      for (const tier of this.#tiers.values()) tier.kill();
+    });
+    this.#start('server');
+    this.#start('middle');
+    this.#timer = setTimeout(
+      () => this.#finish(1, `the middle tier did not start serving within ${options.startupMs} ms`),
+      options.startupMs,
+    );
+  }
+
+  /** Ends every tier (SIGTERM, then SIGKILL), waits for them, and lets go of the signals. */
+  async cleanup(): Promise<void> {
+    clearTimeout(this.#timer);
+    // A first signal arriving now should still escalate to SIGKILL, not end us early.
+    if (!this.#session.isStopped()) this.#session.stop('cleaning up');
+    await Promise.all([...this.#tiers.values()].map((t) => t.stop(this.options.killAfterMs)));
+    this.#session.dispose();
+  }
+
+  #start(tier: Tier): void {
+    if (this.#settled) return;
+    const args = ['demo', tier, '--discovery-dir', this.dir, '--namespace', this.options.namespace];
+    args.push('--exit-with-parent');
+    if (tier === 'client') args.push('--middle');
+    if (tier === 'server' && this.options.ignoreStop) args.push('--ignore-stop');
+    const prefix = `[${tier}] `;
+    const status = statusPrefix(tier);
+    const child = new TierProcess(tier, cliEntry(), args, {
+      stdout: (line) => {
+        process.stdout.write(`${prefix}${line}\n`);
+        if (tier === 'server' && CANCELLED.test(line)) {
+          this.#serverCancelled = true;
+          this.#check();
+        }
+      },
+      stderr: (line) => {
+        const isStatus = line.startsWith(status);
+        if (!isStatus || this.options.verbose) process.stderr.write(`${prefix}${line}\n`);
+        if (tier === 'middle' && line.startsWith(`${status}${READY}`)) this.#startClient();
+      },
+      closed: (ending) => this.#closed(tier, ending),
+    });
+    this.#tiers.set(tier, child);
+  }
+
+  #startClient(): void {
+    if (this.#tiers.has('client')) return;
+    clearTimeout(this.#timer);
+    this.#start('client');
+    this.#timer = setTimeout(() => this.#finish(1, this.#timeoutReason()), this.options.timeoutMs);
+  }
+
+  #closed(tier: Tier, ending: Ending): void {
+    if (tier === 'client' && ending.code === 0) {
+      this.#clientDone = true;
+      this.#check();
+    } else {
+      this.#finish(1, `the ${tier} ${describeEnding(ending)} before the demo finished`);
+    }
+  }
+
+  #check(): void {
+    if (this.#serverCancelled && this.#clientDone) this.#finish(0);
+  }
+
+  #timeoutReason(): string {
+    const missing = [
+      ...(this.#serverCancelled
+        ? []
+        : ["the server did not print 'Server: Cancelled at iteration'"]),
+      ...(this.#clientDone ? [] : ['the client did not finish']),
+    ];
+    return `${missing.join(' and ')} within ${this.options.timeoutMs} ms of the client starting`;
+  }
+
+  #finish(code: number, reason?: string): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.#timer);
+    this.#settle(reason === undefined ? { code } : { code, reason });
+  }
+}

@@ -1,0 +1,63 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Context } from '@andon/context';
+import { Runtime } from '@andon/runtime';
+import { TierLife } from '../lib/lifecycle.js';
+import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
+import { describeError, READY, say, status } from '../lib/output.js';
+
+/** Options of `andon demo server`. */
+export interface ServerOptions extends ConnectOptions {
+  graceMs: number;
+  exitWithParent?: boolean;
+  /** Test hook: never look at the context, so a stop never ends the stream. */
+  ignoreStop?: boolean;
+}
+
+/** How many numbers a request streams, and how long each takes. */
+export const COUNT = 1000;
+export const STEP_MS = 100;
+
+/**
+ * The backend's handler: streams 0..999, one every 100 ms, and looks at `ctx.isStopped()`
+ * before each item, as Dynamo's demo backend does. A stop ends the stream normally (the
+ * caller asked for it), so the caller sees a clean end rather than an error.
+ */
+export function countTo(count: number, ignoreStop = false) {
+  return async function* generate(_request: unknown, ctx: Context): AsyncGenerator<number> {
+    for (let i = 0; i < count; i++) {
+      say(`Server: Processing iteration ${i}`);
+      if (!ignoreStop && ctx.isStopped()) {
+        say(`Server: Cancelled at iteration ${i}`);
+        return;
+      }
+      // The simulated work is not interruptible, like a real engine step: the stop is seen
+      // at the next check, which is what the demo shows.
+      await delay(STEP_MS);
+      say(`Server: Sending iteration ${i}`);
+      yield i;
+    }
+  };
+}
+
+/**
+ * `andon demo server`: serves `<namespace>/server/generate` until SIGINT or SIGTERM, then
+ * shuts down gracefully; a second signal exits at once. Resolves with the exit code.
+ */
+export async function runServer(options: ServerOptions): Promise<number> {
+  const life = new TierLife('server', options);
+  const rt = await Runtime.start(runtimeOptions(options));
+  const done = life.shutdownOnStop(rt);
+  const endpoint = rt.namespace(options.namespace).component('server').endpoint('generate');
+  try {
+    await endpoint.serve(countTo(COUNT, options.ignoreStop));
+  } catch (error) {
+    // A signal during startup makes serve() fail with "shutting down": that is not an error.
+    if (life.context.isStopped()) return done;
+    status('server', `cannot serve ${endpoint.path}: ${describeError(error)}`);
+    life.context.stop('startup failed');
+    await done;
+    return 1;
+  }
+  status('server', `${READY}${endpoint.path} as instance ${rt.instanceId}`);
+  return done;
+}

@@ -1,0 +1,81 @@
+import { constants } from 'node:os';
+import { type CancelReason, Context, stopOnSignals } from '@andon/context/node';
+import type { Runtime } from '@andon/runtime';
+import { status } from './output.js';
+
+/** Options of {@link TierLife}. */
+export interface LifeOptions {
+  /** How long in-flight streams may finish after the first signal. */
+  graceMs: number;
+  /** Treat stdin closing like a first signal, so a tier never outlives the process that started it. */
+  exitWithParent?: boolean;
+}
+
+/**
+ * The lifetime of a long-running tier (server, middle). The first SIGINT or SIGTERM — or
+ * stdin closing, with `exitWithParent` — stops {@link TierLife.context}, and
+ * {@link TierLife.shutdownOnStop} then runs `rt.shutdown({ graceMs })`. A second signal kills
+ * it: the process exits at once with 128 + the signal's number.
+ */
+export class TierLife {
+  /** Stopped when the tier should shut down; killed when it should exit now. */
+  readonly context = new Context();
+  #unwatchParent: () => void = () => {};
+
+  constructor(
+    readonly tier: string,
+    readonly options: LifeOptions,
+  ) {
+    stopOnSignals(this.context);
+    this.context.onKill((reason) => {
+      status(tier, `${reason.message}: exiting now`);
+      process.exit(exitCode(reason));
+    });
+    if (options.exitWithParent) this.#unwatchParent = stopWhenParentGoes(this.context);
+  }
+
+  /**
+   * Waits for the first signal, then shuts `rt` down gracefully. Resolves with the exit
+   * code (0) once the runtime has closed everything.
+   */
+  async shutdownOnStop(rt: Runtime): Promise<number> {
+    await this.context.stopped();
+    const why = this.context.reason?.message ?? 'stopped';
+    status(this.tier, `${why}; shutting down (grace ${this.options.graceMs} ms)`);
+    await rt.shutdown({ graceMs: this.options.graceMs });
+    status(this.tier, 'shut down');
+    this.#release();
+    return 0;
+  }
+
+  // Gives the signals back to Node and lets go of stdin, so nothing keeps the process alive.
+  #release(): void {
+    this.#unwatchParent();
+    this.context.dispose();
+  }
+}
+
+/**
+ * Stops `ctx` when stdin closes. A parent that starts us with a stdin pipe and dies, even
+ * by SIGKILL, closes that pipe: this is how a tier avoids outliving it. Returns the function
+ * that stops watching (and lets stdin go, so it no longer keeps the process alive).
+ */
+export function stopWhenParentGoes(ctx: Context): () => void {
+  const closed = () =>
+    ctx.stop({ kind: 'signal', message: 'stdin closed: the parent is gone', origin: 'stdin' });
+  process.stdin.on('end', closed);
+  process.stdin.on('error', closed);
+  process.stdin.resume();
+  return () => {
+    process.stdin.off('end', closed);
+    process.stdin.off('error', closed);
+    process.stdin.destroy();
+  };
+}
+
+/** 128 + the signal's number, as a shell reports a process ended by that signal. */
+export function exitCode(reason: CancelReason | undefined): number {
+  const signal = reason?.origin as keyof typeof constants.signals | undefined;
+  const number = signal === undefined ? undefined : constants.signals[signal];
+  return number === undefined ? 1 : 128 + number;
+}

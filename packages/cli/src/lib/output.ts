@@ -1,0 +1,29 @@
+// stdout carries exactly the demo's lines (other tools and the orchestrator read them);
+// everything a human needs besides goes to stderr, marked with the tier it comes from.
+
+/** Prints one line of the demo's output on stdout. */
+export function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** The prefix of every status line a demo tier writes on stderr. */
+export function statusPrefix(tier: string): string {
+  return `andon demo ${tier}: `;
+}
+
+/** Prints a status line (startup, shutdown, errors) on stderr. */
+export function status(tier: string, message: string): void {
+  process.stderr.write(`${statusPrefix(tier)}${message}\n`);
+}
+
+/** The status line a serving tier prints once discovery publishes it. */
+export const READY = 'serving ';
+
+/** A readable one-liner for an error, with its code when it has one. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}
