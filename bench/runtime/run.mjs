@@ -13,6 +13,8 @@
 //   ANDON_BENCH_TP_STREAMS    concurrent streams through the middle (1000)
 //   ANDON_BENCH_TP_STREAM_ITEMS items per concurrent stream (1000)
 //   ANDON_BENCH_TP_RUNS       throughput runs per configuration, median reported (3)
+//   ANDON_BENCH_AA=1          also run raw-tcp a second time as 'raw-tcp-again': the ratio
+//                             between two identical configurations is the run's noise floor
 import { existsSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +56,8 @@ for (const entry of readdirSync(here, { withFileTypes: true })) {
   if (!wanted || wanted.includes(config.name)) configs.push(config);
 }
 if (configs.length === 0) throw new Error(`no configuration found under ${here}`);
+const raw = configs.find((config) => config.name === 'raw-tcp');
+if (process.env.ANDON_BENCH_AA === '1' && raw) configs.push({ ...raw, name: 'raw-tcp-again' });
 
 const started = Date.now();
 const results = await runBenchmark(configs, settings, (line) => process.stderr.write(`${line}\n`));
