@@ -1,6 +1,9 @@
 /**
  * Time as a context sees it. Deadlines are epoch milliseconds. Swap in a {@link TestClock}
  * to move time in tests without waiting.
+ *
+ * @example
+ * const ctx = new Context({ clock: new TestClock(Date.parse('2030-01-01')), timeoutMs: 50 });
  */
 export interface Clock {
   now(): number;
@@ -8,6 +11,7 @@ export interface Clock {
   clearTimer(handle: TimerHandle): void;
 }
 
+/** Whatever a {@link Clock}'s `setTimer` returns; only its `clearTimer` reads it. */
 export type TimerHandle = unknown;
 
 // setTimeout fires at once for delays above 2^31-1 ms (about 24.8 days); long deadlines are
@@ -33,7 +37,13 @@ class LongTimer {
   }
 }
 
-/** Wall-clock time with unref'd timers. */
+/**
+ * Wall-clock time with unref'd timers (a deadline never keeps a process alive). The default
+ * clock of every context.
+ *
+ * @example
+ * new Context({ clock: systemClock }).clock === systemClock; // true, and the default anyway
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(callback, delayMs) {

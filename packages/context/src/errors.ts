@@ -27,7 +27,14 @@ export class CancelledError extends Error {
   }
 }
 
-/** True for a {@link CancelledError} from any copy of this package. */
+/**
+ * True for a {@link CancelledError} from any copy of this package (a bundled copy and an
+ * installed one recognise each other's errors).
+ *
+ * @example
+ * try { await race(work(), ctx); }
+ * catch (e) { if (isCancelledError(e)) return e.reason; throw e; }
+ */
 export function isCancelledError(error: unknown): error is CancelledError {
   return (
     typeof error === 'object' &&

@@ -13,7 +13,12 @@ export type StopKind =
   | 'condition'
   | 'error';
 
-/** Every kind a {@link CancelReason} may carry, in a stable order (the wire relies on it). */
+/**
+ * Every kind a {@link CancelReason} may carry, in a stable order (the wire relies on it).
+ *
+ * @example
+ * const code = STOP_KINDS.indexOf(reason.kind); // a small integer for a binary frame
+ */
 export const STOP_KINDS: readonly StopKind[] = Object.freeze([
   'stop',
   'kill',
@@ -49,7 +54,12 @@ export type ReasonInput = string | Partial<CancelReason> | undefined;
 
 const KIND_SET: ReadonlySet<string> = new Set(STOP_KINDS);
 
-/** True when `kind` is one of {@link STOP_KINDS}. */
+/**
+ * True when `kind` is one of {@link STOP_KINDS}.
+ *
+ * @example
+ * if (isStopKind(frame.kind)) ctx.stop({ kind: frame.kind, message: frame.message });
+ */
 export function isStopKind(kind: unknown): kind is StopKind {
   return typeof kind === 'string' && KIND_SET.has(kind);
 }
@@ -95,7 +105,12 @@ export function toReason(input: ReasonInput, defaultKind: StopKind, now: number)
   return Object.freeze(reason);
 }
 
-/** The reason at the root of a chain of `parent` reasons. */
+/**
+ * The reason at the root of a chain of `parent` reasons: what actually happened.
+ *
+ * @example
+ * rootCause(grandchild.reason!).kind; // 'disconnect', where grandchild.reason.kind is 'parent'
+ */
 export function rootCause(reason: CancelReason): CancelReason {
   let current = reason;
   while (current.kind === 'parent' && current.cause) current = current.cause;

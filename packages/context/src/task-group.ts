@@ -9,6 +9,10 @@ export type Task<T> = (ctx: Context) => PromiseLike<T> | T;
 /**
  * How a {@link TaskGroup} failed: every task error, in the order they happened. The first one
  * stopped the siblings.
+ *
+ * @example
+ * try { await group.wait(); }
+ * catch (e) { if (e instanceof TaskGroupError) for (const cause of e.errors) log(cause); else throw e; }
  */
 export class TaskGroupError extends AggregateError {
   /** Stable, machine-readable code. */
