@@ -12,7 +12,7 @@
 //   ANDON_BENCH_TP_ITEMS      items in the one-stream throughput run (2000000)
 //   ANDON_BENCH_TP_STREAMS    concurrent streams through the middle (1000)
 //   ANDON_BENCH_TP_STREAM_ITEMS items per concurrent stream (1000)
-//   ANDON_BENCH_TP_RUNS       throughput runs per configuration, median reported (3)
+//   ANDON_BENCH_TP_RUNS       throughput runs per configuration, median reported (5)
 //   ANDON_BENCH_AA=1          also run raw-tcp a second time as 'raw-tcp-again': the ratio
 //                             between two identical configurations is the run's noise floor
 import { existsSync, readdirSync } from 'node:fs';
@@ -40,7 +40,7 @@ const settings = {
   oneStreamItems: intFromEnv('ANDON_BENCH_TP_ITEMS', 2_000_000),
   manyStreams: intFromEnv('ANDON_BENCH_TP_STREAMS', 1000),
   manyStreamItems: intFromEnv('ANDON_BENCH_TP_STREAM_ITEMS', 1000),
-  throughputRuns: intFromEnv('ANDON_BENCH_TP_RUNS', 3),
+  throughputRuns: intFromEnv('ANDON_BENCH_TP_RUNS', 5),
 };
 for (const route of settings.routes) {
   if (route !== 'middle' && route !== 'direct')
