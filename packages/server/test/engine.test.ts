@@ -124,7 +124,6 @@ describe('SimulatedEngine', () => {
         phase === 'queued' ? 2 : 1,
       );
       const next = await engine.generate(request({ maxTokens: 2 }), { context: new Context() });
-      const generatedBefore = engine.stats().tokensGenerated;
 
       victim.kill({ kind: 'disconnect' });
 
@@ -136,15 +135,12 @@ describe('SimulatedEngine', () => {
         (e: unknown) => e,
       );
       expect(isCancelledError(error) && error.reason.kind).toBe('disconnect');
-      if (phase !== 'queued') {
-        // The freed slot went to the request behind it, which now runs to its end.
-        expect((await collect(next)).at(-1)?.finishReason).toBe('length');
-      }
+      // In the queue case the blocker still holds the slot: release it too.
+      if (phase === 'queued') blocker.kill();
+      // The freed slot goes to the request behind, which runs to its end.
+      expect((await collect(next)).at(-1)?.finishReason).toBe('length');
       blocker.kill();
-      await new Promise((resolve) => setTimeout(resolve, 30));
       expect(engine.stats().tokensAfterCancel).toBe(0);
-      if (phase === 'queued')
-        expect(engine.stats().tokensGenerated).toBeGreaterThanOrEqual(generatedBefore);
       expect(engine.stats()).toMatchObject({ slotsBusy: 0, queueLength: 0 });
     });
   }
