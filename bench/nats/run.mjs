@@ -1,66 +1,85 @@
-// `npm run bench:nats`: 3-tier cancel latency and request/reply throughput over NATS,
-// every configuration side by side in one run, interleaved in shuffled blocks of 25 trials
-// so that they share the machine's noise (see ../../../shared/BASELINES.md).
-// Configurations: raw-nats (the baseline). andon-over-NATS and andon-over-TCP join this
-// list once the runtime's NATS transport exists; each is an object with
-// { name, cancelTrial(), throughput(opts), close() } like raw-nats/config.mjs.
-// Usage: node bench/nats/run.mjs [--trials 500] [--warmup 50] [--inflight 100] [--duration 3000]
-import { parseArgs } from 'node:util';
+// `npm run bench:nats`: the NATS benchmark. Every configuration runs side by side through
+// the runtime harness (../runtime/harness.mjs: one process per tier, cancel trials
+// interleaved in shuffled blocks), against one nats-server started here. Prints one JSON
+// document on stdout, progress on stderr.
+//
+//   node bench/nats/run.mjs
+//
+// Configurations: raw-nats (the baseline: nats-server as the middle) and raw-tcp (the
+// floor of bench/runtime), then andon over NATS and andon over TCP once those exist: add
+// them to CONFIGS. Ratios are reported against raw-nats (p50VsRawNats) as well as raw-tcp.
+// Request/reply throughput with 100 in flight runs after the harness, per NATS config.
+//
+// Environment: the harness's ANDON_BENCH_TRIALS, _WARMUP, _BLOCK, _ROUTES, _TP_ITEMS,
+// _TP_STREAMS, _TP_STREAM_ITEMS, _TP_RUNS (see bench/runtime/run.mjs), plus
+//   ANDON_BENCH_RR_INFLIGHT   requests in flight for request/reply (100)
+//   ANDON_BENCH_RR_MS         request/reply duration in ms (3000)
+import { cpus } from 'node:os';
+import { runBenchmark } from '../runtime/harness.mjs';
+import rawTcp from '../runtime/raw-tcp/config.mjs';
 import { startNatsServer } from './lib/nats-server.mjs';
-import { mean, shuffle, summarize } from './lib/stats.mjs';
-import { createRawNats } from './raw-nats/config.mjs';
+import rawNats from './raw-nats/config.mjs';
+import { requestReply } from './request-reply.mjs';
 
-const { values } = parseArgs({
-  options: {
-    trials: { type: 'string', default: '500' },
-    warmup: { type: 'string', default: '50' },
-    inflight: { type: 'string', default: '100' },
-    duration: { type: 'string', default: '3000' },
-  },
-});
-const trials = Number(values.trials);
-const warmup = Number(values.warmup);
-const BLOCK = 25;
+const CONFIGS = [rawNats, rawTcp];
+const REQUEST_REPLY = [rawNats];
 
+function intFromEnv(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new TypeError(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+const settings = {
+  trials: intFromEnv('ANDON_BENCH_TRIALS', 500),
+  warmup: intFromEnv('ANDON_BENCH_WARMUP', 50),
+  block: Math.max(1, intFromEnv('ANDON_BENCH_BLOCK', 25)),
+  routes: (process.env.ANDON_BENCH_ROUTES || 'middle').split(',').map((r) => r.trim()),
+  oneStreamItems: intFromEnv('ANDON_BENCH_TP_ITEMS', 1_000_000),
+  manyStreams: intFromEnv('ANDON_BENCH_TP_STREAMS', 1000),
+  manyStreamItems: intFromEnv('ANDON_BENCH_TP_STREAM_ITEMS', 1000),
+  throughputRuns: intFromEnv('ANDON_BENCH_TP_RUNS', 3),
+};
+const rr = {
+  inFlight: intFromEnv('ANDON_BENCH_RR_INFLIGHT', 100),
+  durationMs: intFromEnv('ANDON_BENCH_RR_MS', 3000),
+};
+
+const log = (line) => process.stderr.write(`${line}\n`);
+const started = Date.now();
 const server = await startNatsServer();
-const configs = [];
 try {
-  configs.push(await createRawNats({ natsUrl: server.url }));
-  const results = new Map(configs.map((c) => [c.name, { latencies: [], after: [] }]));
-  for (const c of configs) for (let i = 0; i < warmup; i++) await c.cancelTrial();
-  const blocks = [];
-  for (const c of configs)
-    for (let n = 0; n < trials; n += BLOCK) blocks.push([c, Math.min(BLOCK, trials - n)]);
-  for (const [c, n] of shuffle(blocks)) {
-    for (let i = 0; i < n; i++) {
-      const r = await c.cancelTrial();
-      results.get(c.name).latencies.push(r.latencyUs);
-      results.get(c.name).after.push(r.itemsAfterStop);
-      await new Promise((resolve) => setTimeout(resolve, 2));
+  // The tiers are forked by the harness and inherit this.
+  process.env.ANDON_BENCH_NATS_URL = server.url;
+  const results = await runBenchmark(CONFIGS, settings, log);
+  for (const rows of Object.values(results.cancelLatency)) {
+    const base = rows['raw-nats'];
+    if (!base) continue;
+    for (const row of Object.values(rows)) {
+      row.p50VsRawNats = Math.round((row.p50Us / base.p50Us) * 100) / 100;
+      row.p99VsRawNats = Math.round((row.p99Us / base.p99Us) * 100) / 100;
     }
   }
-  const base = summarize(results.get('raw-nats').latencies);
-  const out = { benchmark: 'nats', node: process.version, trials, warmup, configurations: {} };
-  for (const c of configs) {
-    const r = results.get(c.name);
-    const latency = summarize(r.latencies);
-    const tp = await c.throughput({
-      inFlight: Number(values.inflight),
-      durationMs: Number(values.duration),
-    });
-    out.configurations[c.name] = {
-      cancelLatencyUs: latency,
-      ratioToRawNatsP50: Math.round((latency.p50 / base.p50) * 100) / 100,
-      itemsAfterStopPerCancel: Math.round(mean(r.after) * 1000) / 1000,
-      requestReply: {
-        inFlight: Number(values.inflight),
-        requestsPerSecond: Math.round(tp.requests / tp.seconds),
-        latencyUs: summarize(tp.latenciesUs),
-      },
-    };
+  const requestReplyResults = {};
+  for (const config of REQUEST_REPLY) {
+    log(`request/reply: ${config.name}, ${rr.inFlight} in flight`);
+    requestReplyResults[config.name] = await requestReply(config, { natsUrl: server.url, ...rr });
   }
-  console.log(JSON.stringify(out, null, 2));
+  const document = {
+    benchmark: 'nats',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, node: process.version, platform: process.platform },
+    settings: { ...settings, requestReply: rr },
+    configurations: CONFIGS.map((c) => ({ name: c.name, description: c.description })),
+    ...results,
+    requestReply: requestReplyResults,
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+  process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
 } finally {
-  for (const c of configs) await c.close();
   await server.stop();
 }

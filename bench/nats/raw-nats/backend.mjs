@@ -1,57 +1,80 @@
-// The backend tier of the raw NATS baseline: one process, talking to nats-server only.
-// On `<p>.start` it publishes an item to `<p>.items` every ~1 ms; its `<p>.stop` handler
-// takes tObs as its first line, stops producing and replies with tObs and the production
-// times of its last items (so the client can count the items produced after its tStop).
-// `<p>.echo` answers request/reply throughput runs. argv: <nats url> <subject prefix>.
+// Raw NATS baseline, backend tier (harness contract: ../../runtime/harness.mjs). Streams go
+// through nats-server only; no andon code.
+//   `<p>.req` (reply = the client's stream subject S): start a stream of 32-byte items on S.
+//     cancel: one item every ~1 ms until stopped; throughput: `items` items, then END.
+//   `<p>.stop` (payload S): the stop handler takes tObs first, stops S, sends END.
+//   `<p>.echo`: request/reply echo for the 100-in-flight throughput run.
+// END is an empty message: items are never empty, so it cannot be mistaken for one.
+import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
+import { now, onCommand, report } from '../../runtime/tier.mjs';
 
-const [url, p] = process.argv.slice(2);
-if (!url || !p) {
-  console.error('usage: backend.mjs <nats url> <subject prefix>');
-  process.exit(2);
+const url = process.env.ANDON_BENCH_NATS_URL;
+if (!url) {
+  report({ type: 'error', message: 'ANDON_BENCH_NATS_URL is not set (run bench/nats/run.mjs)' });
+  process.exit(1);
 }
+const PAYLOAD = new Uint8Array(32).fill(7);
+const EMPTY = new Uint8Array(0);
+const BATCH = 1024;
+const KEEP = 16;
+const p = `bench.rawnats.${randomBytes(4).toString('hex')}`;
 const nc = await connect({ servers: url, name: 'raw-nats-backend' });
-const RECENT = 32;
-let producing;
-let trial = '';
-let seq = 0;
-const times = [];
+const streams = new Map(); // stream subject → state
 
 nc.subscribe(`${p}.stop`, {
   callback: (_err, msg) => {
-    const tObs = process.hrtime.bigint();
-    clearInterval(producing);
-    producing = undefined;
-    msg.respond(
-      JSON.stringify({ trial: msg.string(), tObs: String(tObs), times: times.map(String) }),
-    );
+    const tObs = now();
+    const subject = msg.string();
+    const state = streams.get(subject);
+    if (!state) return;
+    streams.delete(subject);
+    state.stopped = true;
+    clearInterval(state.timer);
+    nc.publish(subject, EMPTY);
+    report({
+      type: 'observed',
+      trial: state.trial,
+      tObs: String(tObs),
+      producedAt: state.producedAt.map(String),
+    });
   },
 });
 
-nc.subscribe(`${p}.start`, {
+nc.subscribe(`${p}.req`, {
   callback: (_err, msg) => {
-    clearInterval(producing);
-    trial = msg.string();
-    seq = 0;
-    times.length = 0;
-    producing = setInterval(() => {
-      times.push(process.hrtime.bigint());
-      if (times.length > RECENT) times.shift();
-      nc.publish(`${p}.items`, `${trial}:${seq++}`);
-    }, 1);
-    if (msg.reply) msg.respond('started');
+    if (!msg.reply) return;
+    const request = JSON.parse(msg.string());
+    const state = { trial: request.trial, stopped: false, timer: undefined, producedAt: [] };
+    streams.set(msg.reply, state);
+    if (request.mode === 'cancel') tick(msg.reply, state);
+    else void pump(msg.reply, state, request.items);
   },
 });
 
 nc.subscribe(`${p}.echo`, { callback: (_err, msg) => msg.respond(msg.data) });
-nc.subscribe(`${p}.ping`, { callback: (_err, msg) => msg.respond('pong') });
 
-const quit = async () => {
-  clearInterval(producing);
-  await nc.drain().catch(() => {});
-  process.exit(0);
-};
-process.once('SIGTERM', quit);
-process.once('SIGINT', quit);
-process.stdin.on('end', quit); // the parent went away
-process.stdin.resume();
+function tick(subject, state) {
+  state.timer = setInterval(() => {
+    state.producedAt.push(now());
+    if (state.producedAt.length > KEEP) state.producedAt.shift();
+    nc.publish(subject, PAYLOAD);
+  }, 1);
+}
+
+async function pump(subject, state, items) {
+  let sent = 0;
+  while (sent < items && !state.stopped) {
+    const n = Math.min(BATCH, items - sent);
+    for (let i = 0; i < n; i++) nc.publish(subject, PAYLOAD);
+    sent += n;
+    // Core NATS has no flow control; a round trip per batch keeps the buffer bounded.
+    await nc.flush();
+  }
+  streams.delete(subject);
+  nc.publish(subject, EMPTY);
+}
+
+onCommand(() => {});
+await nc.flush();
+report({ type: 'ready', address: p });
