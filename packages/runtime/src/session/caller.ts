@@ -7,7 +7,6 @@ import {
   encodeRequest,
   type Hello,
   parseError,
-  parseJson,
   parseWelcome,
   type RequestHeader,
   type WireError,
@@ -158,15 +157,22 @@ export class CallerConnection extends Connection {
     this.#streams.clear();
   }
 
-  /** Used by streams to send control frames. */
+  /**
+   * Used by streams to send control frames. All leave at once: STOP and KILL for latency,
+   * CREDIT so the producer resumes while this side is still consuming.
+   */
   control(type: number, id: number, payload: string | Buffer | undefined): void {
-    this.send(type, id, payload, 0, type !== FrameType.CREDIT);
+    this.send(type, id, payload, 0, true);
   }
 
   /** Decodes an item as the protocol says: JSON unless the BINARY flag is set. */
   static decodeItem(flags: number, payload: Buffer): unknown {
     if (flags & FLAG_BINARY) return new Uint8Array(payload);
-    return parseJson(payload, 'DATA item');
+    try {
+      return JSON.parse(payload.toString('utf8'));
+    } catch (error) {
+      throw new ProtocolError(`DATA item is not valid JSON: ${(error as Error).message}`);
+    }
   }
 }
 

@@ -345,6 +345,8 @@ export class ServedStream {
     if (!this.#sendItem(result.value)) return;
     this.#credit--;
     if (this.#credit > 0) this.#pull();
+    // Out of credit, nothing more will be produced this turn: send what is queued now.
+    else this.connection.flush();
   };
 
   readonly #onError = (error: unknown): void => {
