@@ -29,6 +29,7 @@ export interface WaitOptions {
 export interface ClientHost {
   readonly transportName: string;
   readonly window: number;
+  readonly propagate: boolean;
   connect(instance: Instance): Promise<CallerConnection>;
   clientClosed(client: Client): void;
 }
@@ -180,6 +181,7 @@ export class Client<Req = unknown, Item = unknown> {
   ): Promise<ResponseStream<Item>> {
     const context = callContext(options);
     if (context.isStopped()) return new ResponseStream<Item>(context, this.host.window, undefined);
+
     try {
       if (this.#closed) throw new NoInstances(`the client of ${endpointPath(this.key)} is closed`);
       const instance = pick(this.instances);
@@ -205,7 +207,7 @@ export class Client<Req = unknown, Item = unknown> {
           },
           request,
         );
-        s.attach(connection, id);
+        s.attach(connection, id, this.host.propagate);
         this.#track(instance.instanceId, s as ResponseStream<unknown>);
       });
       return stream;

@@ -52,6 +52,12 @@ export interface RuntimeOptions {
   maxStreams?: number;
   /** Structured logger (pino-compatible). Default: JSON on stderr at `$ANDON_LOG_LEVEL`. */
   logger?: Logger;
+  /**
+   * `true` (default): a caller's stop and kill travel to the callee. `false`: a caller that
+   * stops or leaves only detaches: the remote work runs to its end and its items are read
+   * and dropped, as in systems without cancellation propagation. For comparisons only.
+   */
+  propagateCancellation?: boolean;
 }
 
 /** Options of {@link Runtime.shutdown}. */
@@ -77,6 +83,7 @@ interface ResolvedOptions {
   window: number;
   maxStreams: number;
   token: string | undefined;
+  propagate: boolean;
 }
 
 /**
@@ -148,6 +155,7 @@ export class Runtime {
     this.#clientHost = {
       transportName: transport.name,
       window: options.window,
+      propagate: options.propagate,
       connect: (instance) => this.#connect(instance),
       clientClosed: (client) => {
         this.#clients.delete(client);
@@ -183,7 +191,11 @@ export class Runtime {
       window: positiveInteger('window', options.window, 64),
       maxStreams: positiveInteger('maxStreams', options.maxStreams, 10_000),
       token: options.token ?? process.env.ANDON_TOKEN,
+      propagate: options.propagateCancellation ?? true,
     };
+    if (typeof resolved.propagate !== 'boolean') {
+      throw new TypeError('Runtime.start: options.propagateCancellation must be a boolean');
+    }
     if (
       resolved.token !== undefined &&
       (typeof resolved.token !== 'string' || resolved.token.length === 0)
@@ -407,8 +419,9 @@ export class Component {
     readonly name: string,
   ) {}
 
-  endpoint(name: string): Endpoint {
-    return new Endpoint(this.runtime, {
+  /** An endpoint; the type parameters describe its requests and items. */
+  endpoint<Req = unknown, Item = unknown>(name: string): Endpoint<Req, Item> {
+    return new Endpoint<Req, Item>(this.runtime, {
       namespace: this.namespace,
       component: this.name,
       endpoint: checkName('endpoint', name),

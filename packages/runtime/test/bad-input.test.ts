@@ -31,7 +31,11 @@ beforeAll(async () => {
       }
     });
   address = served.instance.address;
-  client = await caller.namespace('bad').component('server').endpoint('count').client();
+  client = await caller
+    .namespace('bad')
+    .component('server')
+    .endpoint<{ count: number }, number>('count')
+    .client();
   await client.waitForInstances();
 });
 

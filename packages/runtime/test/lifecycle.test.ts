@@ -215,3 +215,59 @@ describe('bad options', () => {
     );
   });
 });
+
+describe('handler shapes', () => {
+  it('a handler whose promise resolves to a stream is streamed, not sent as one item', async () => {
+    const server = await start();
+    await server
+      .namespace('life')
+      .component('server')
+      .endpoint('later')
+      .serve(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return (async function* () {
+          yield 'a';
+          yield 'b';
+        })();
+      });
+    const client = await server.namespace('life').component('server').endpoint('later').client();
+    await client.waitForInstances();
+    expect((await collect(await client.generate({}))).items).toEqual(['a', 'b']);
+  });
+});
+
+describe('propagateCancellation: false (for comparisons)', () => {
+  it('a caller stop only detaches: the reader ends at once, the handler runs to its end unstopped', async () => {
+    const server = await start();
+    const caller = await start({ propagateCancellation: false });
+    const observed = await serveTicker(server, true);
+    let finished = false;
+    await server
+      .namespace('life')
+      .component('server')
+      .endpoint('count')
+      .serve(async function* (_request, ctx) {
+        ctx.onStop((reason) => observed.reasons.push(reason));
+        for (let i = 0; i < 200; i++) yield i;
+        finished = true;
+      });
+    const client = await caller.namespace('life').component('server').endpoint('count').client();
+    await client.waitForInstances();
+    const ctx = new Context();
+    const { items } = await collect(
+      (async function* () {
+        for await (const item of await client.generate({}, { context: ctx })) {
+          yield item;
+          if (item === 2) ctx.stop();
+        }
+      })(),
+    );
+    expect(items.length).toBeLessThan(200);
+    const deadline = Date.now() + 3000;
+    while (!finished && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    // Far beyond one credit window: the detached caller kept granting credit.
+    expect(finished).toBe(true);
+    expect(observed.reasons).toEqual([]);
+  });
+});

@@ -210,6 +210,9 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   #consumedSinceGrant = 0;
   #start: (() => void) | undefined;
   #loss: Error | undefined;
+  #propagate = true;
+  // Without propagation a cancelled call only detaches: its items are read and dropped.
+  #detached = false;
 
   /**
    * @internal Created by the client; `start` sends the REQUEST on the first read.
@@ -230,9 +233,10 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   }
 
   /** @internal The connection and stream number this call was sent on. */
-  attach(connection: CallerConnection, id: number): void {
+  attach(connection: CallerConnection, id: number, propagate = true): void {
     this.#connection = connection;
     this.#id = id;
+    this.#propagate = propagate;
   }
 
   [Symbol.asyncIterator](): this {
@@ -282,6 +286,11 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
 
   /** @internal */
   receive(flags: number, payload: Buffer): void {
+    if (this.#detached) {
+      this.#consumedSinceGrant++;
+      this.#grantCredit();
+      return;
+    }
     if (this.#finished) return;
     this.#received++;
     if (this.#received > this.#granted) {
@@ -307,11 +316,16 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
 
   /** @internal The remote END. */
   end(): void {
+    if (this.#detached) this.#connection?.forget(this.#id);
     this.#finishQuietly(undefined);
   }
 
   /** @internal A typed failure from the remote side (or a bad ERROR frame). */
   fail(error: Error, protocol: boolean): void {
+    if (this.#detached) {
+      this.#connection?.forget(this.#id);
+      return;
+    }
     if (protocol)
       this.#connection?.control(
         FrameType.KILL,
@@ -356,6 +370,10 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       else this.#finishQuietly(reason);
       return;
     }
+    if (!this.#propagate) {
+      this.#detach();
+      return;
+    }
     this.#connection.control(FrameType.STOP, this.#id, JSON.stringify(rootCause(reason)));
     // A deadline is a hard bound for the caller: fail now rather than wait for the remote end.
     if (deadline)
@@ -369,6 +387,10 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       return;
     }
     this.#start = undefined;
+    if (this.#connection !== undefined && !this.#propagate) {
+      this.#detach();
+      return;
+    }
     this.#connection?.control(FrameType.KILL, this.#id, JSON.stringify(rootCause(reason)));
     this.#finishQuietly(reason);
   }
@@ -390,6 +412,10 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   #consumed(): void {
     if (this.#finished) return;
     this.#consumedSinceGrant++;
+    this.#grantCredit();
+  }
+
+  #grantCredit(): void {
     if (this.#consumedSinceGrant * 2 >= this.window && this.#connection) {
       const grant = this.#consumedSinceGrant;
       this.#consumedSinceGrant = 0;
@@ -425,8 +451,18 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   #finish(): void {
     this.#finished = true;
     this.#start = undefined;
-    if (this.#connection) this.#connection.forget(this.#id);
+    if (this.#connection && !this.#detached) this.#connection.forget(this.#id);
     this.context.dispose();
+  }
+
+  /** Ends the stream for the reader but keeps reading (and dropping) until the remote end. */
+  #detach(): void {
+    this.#detached = true;
+    this.#consumedSinceGrant += this.#items.length - this.#head;
+    this.#items.length = 0;
+    this.#head = 0;
+    this.#grantCredit();
+    this.#finishQuietly(undefined);
   }
 }
 

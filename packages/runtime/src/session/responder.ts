@@ -266,7 +266,11 @@ export class ServedStream {
     Promise.resolve(result).then(
       (value) => {
         if (this.#closed) this.#release();
-        else if (this.#sendItem(value)) this.#end();
+        else if (isAsyncIterable(value)) {
+          // `async (req, ctx) => makeStream()` resolves to a stream: stream it.
+          this.#iterator = value[Symbol.asyncIterator]();
+          this.#pull();
+        } else if (this.#sendItem(value)) this.#end();
       },
       (error: unknown) => {
         if (this.#closed) this.#release();
