@@ -5,9 +5,12 @@
 //
 //   node bench/nats/run.mjs
 //
-// Configurations: raw-nats (the baseline: nats-server as the middle) and raw-tcp (the
-// floor of bench/runtime), then andon over NATS and andon over TCP once those exist: add
-// them to CONFIGS. Ratios are reported against raw-nats (p50VsRawNats) as well as raw-tcp.
+// Configurations: raw-nats (the baseline of BASELINES.md: nats-server as the middle, 3
+// processes), raw-nats-relay (a relay process as the middle: client → nats → relay → nats
+// → backend, the like-for-like baseline for andon's 3-tier route, whose middle is a process
+// too), raw-tcp (the floor of bench/runtime), then andon over NATS and andon over TCP once
+// those exist: add them to CONFIGS. Ratios are reported against raw-nats (p50VsRawNats),
+// raw-nats-relay (p50VsRawNatsRelay) and raw-tcp.
 // Request/reply throughput with 100 in flight runs after the harness, per NATS config.
 //
 // Environment: the harness's ANDON_BENCH_TRIALS, _WARMUP, _BLOCK, _ROUTES, _TP_ITEMS,
@@ -19,9 +22,10 @@ import { runBenchmark } from '../runtime/harness.mjs';
 import rawTcp from '../runtime/raw-tcp/config.mjs';
 import { startNatsServer } from './lib/nats-server.mjs';
 import rawNats from './raw-nats/config.mjs';
+import rawNatsRelay from './raw-nats-relay/config.mjs';
 import { requestReply } from './request-reply.mjs';
 
-const CONFIGS = [rawNats, rawTcp];
+const CONFIGS = [rawNats, rawNatsRelay, rawTcp];
 const REQUEST_REPLY = [rawNats];
 
 function intFromEnv(name, fallback) {
@@ -38,7 +42,7 @@ const settings = {
   trials: intFromEnv('ANDON_BENCH_TRIALS', 500),
   warmup: intFromEnv('ANDON_BENCH_WARMUP', 50),
   block: Math.max(1, intFromEnv('ANDON_BENCH_BLOCK', 25)),
-  routes: (process.env.ANDON_BENCH_ROUTES || 'middle').split(',').map((r) => r.trim()),
+  routes: (process.env.ANDON_BENCH_ROUTES || 'middle,direct').split(',').map((r) => r.trim()),
   oneStreamItems: intFromEnv('ANDON_BENCH_TP_ITEMS', 1_000_000),
   manyStreams: intFromEnv('ANDON_BENCH_TP_STREAMS', 1000),
   manyStreamItems: intFromEnv('ANDON_BENCH_TP_STREAM_ITEMS', 1000),
@@ -57,11 +61,16 @@ try {
   process.env.ANDON_BENCH_NATS_URL = server.url;
   const results = await runBenchmark(CONFIGS, settings, log);
   for (const rows of Object.values(results.cancelLatency)) {
-    const base = rows['raw-nats'];
-    if (!base) continue;
-    for (const row of Object.values(rows)) {
-      row.p50VsRawNats = Math.round((row.p50Us / base.p50Us) * 100) / 100;
-      row.p99VsRawNats = Math.round((row.p99Us / base.p99Us) * 100) / 100;
+    for (const [name, label] of [
+      ['raw-nats', 'RawNats'],
+      ['raw-nats-relay', 'RawNatsRelay'],
+    ]) {
+      const base = rows[name];
+      if (!base) continue;
+      for (const row of Object.values(rows)) {
+        row[`p50Vs${label}`] = Math.round((row.p50Us / base.p50Us) * 100) / 100;
+        row[`p99Vs${label}`] = Math.round((row.p99Us / base.p99Us) * 100) / 100;
+      }
     }
   }
   const requestReplyResults = {};
