@@ -9,6 +9,7 @@ export function buildProgram(): Command {
   const program = new Command('andon')
     .description('andon: pull the cord anywhere, and every tier stops.')
     .version('0.1.0')
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)');
   registerDemo(program);
   return program;

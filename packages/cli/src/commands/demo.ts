@@ -28,8 +28,11 @@ const grace = () =>
  * `server`, `middle` and `client`, the request-cancellation demo of NVIDIA Dynamo.
  */
 export function registerDemo(program: Command): void {
+  // `demo` and its subcommands share option names (--namespace, --ignore-stop): an option
+  // belongs to the command it follows, not to whichever parent also knows it.
   const demo = program
     .command('demo')
+    .enablePositionalOptions()
     .description(
       'run the three-tier cancellation demo: a client stops its request after 3 responses, and the stop reaches the server through the middle tier',
     )

@@ -1,6 +1,6 @@
-import { Context, isCancelledError, race, stopOnSignals } from '@andon/context/node';
+import { Context, isCancelledError, race } from '@andon/context/node';
 import { Runtime } from '@andon/runtime';
-import { exitCode, stopWhenParentGoes } from '../lib/lifecycle.js';
+import { exitCode, exitOnSecondSignal, stopWhenParentGoes } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
 import { describeError, say, status } from '../lib/output.js';
 
@@ -23,11 +23,7 @@ export const STOP_AFTER = 3;
  */
 export async function runClient(options: ClientOptions): Promise<number> {
   const session = new Context();
-  stopOnSignals(session);
-  session.onKill((reason) => {
-    status('client', `${reason.message}: exiting now`);
-    process.exit(exitCode(reason));
-  });
+  exitOnSecondSignal(session, 'client');
   const unwatchParent = options.exitWithParent ? stopWhenParentGoes(session) : () => {};
   const rt = await Runtime.start(runtimeOptions(options));
   try {

@@ -26,11 +26,7 @@ export class TierLife {
     readonly tier: string,
     readonly options: LifeOptions,
   ) {
-    stopOnSignals(this.context);
-    this.context.onKill((reason) => {
-      status(tier, `${reason.message}: exiting now`);
-      process.exit(exitCode(reason));
-    });
+    exitOnSecondSignal(this.context, tier);
     if (options.exitWithParent) this.#unwatchParent = stopWhenParentGoes(this.context);
   }
 
@@ -71,6 +67,18 @@ export function stopWhenParentGoes(ctx: Context): () => void {
     process.stdin.off('error', closed);
     process.stdin.destroy();
   };
+}
+
+/**
+ * Ties `ctx` to SIGINT and SIGTERM: the first stops it, the second exits the process at once
+ * (the context keeps the first reason, so the exit code names the first signal).
+ */
+export function exitOnSecondSignal(ctx: Context, tier: string): void {
+  stopOnSignals(ctx);
+  ctx.onKill((reason) => {
+    status(tier, 'second signal: exiting now');
+    process.exit(exitCode(reason));
+  });
 }
 
 /** 128 + the signal's number, as a shell reports a process ended by that signal. */

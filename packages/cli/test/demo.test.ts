@@ -1,0 +1,199 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { assertBuilt, Cli, killAll, processesMentioning } from './support/cli.js';
+
+// Generous bounds: two shared cores, several engineers' suites at once.
+const START_MS = 15_000;
+const EXIT_MS = 15_000;
+
+let dir: string;
+
+beforeAll(assertBuilt);
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'andon-cli-test-'));
+});
+afterEach(async () => {
+  await killAll(dir);
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The lines of one tier in the orchestrator's output, without the prefix. */
+function tier(lines: readonly string[], name: string): string[] {
+  const prefix = `[${name}] `;
+  return lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+}
+
+function numbers(lines: readonly string[], pattern: RegExp): number[] {
+  return lines.flatMap((l) => {
+    const m = pattern.exec(l);
+    return m ? [Number(m[1])] : [];
+  });
+}
+
+/** Checks a client's lines: 0, 1, 2, the cancel, at most one straggler, the end. */
+function expectClientStopped(client: readonly string[]): void {
+  expect(client.slice(0, 4)).toEqual([
+    'Client: Received 0',
+    'Client: Received 1',
+    'Client: Received 2',
+    'Client: Cancelling after 3 responses...',
+  ]);
+  expect(client.at(-1)).toBe('Client: Stream stopped');
+  // Items already on their way when the stop was sent stay valid: at most one or two.
+  const after = client.slice(4, -1);
+  expect(after.length).toBeLessThanOrEqual(2);
+  for (const line of after) expect(line).toMatch(/^Client: Received [34]$/);
+}
+
+/** Checks a server's lines: it counted in order and stopped soon after the client's stop. */
+function expectServerCancelled(server: readonly string[]): number {
+  const cancelled = numbers(server, /^Server: Cancelled at iteration (\d+)$/);
+  expect(cancelled).toHaveLength(1);
+  const at = cancelled[0]!;
+  expect(at).toBeGreaterThanOrEqual(3);
+  expect(at).toBeLessThanOrEqual(5);
+  const sent = numbers(server, /^Server: Sending iteration (\d+)$/);
+  expect(sent).toEqual([...Array(at).keys()]);
+  expect(server.at(-1)).toBe(`Server: Cancelled at iteration ${at}`);
+  return at;
+}
+
+describe('andon demo (all three tiers)', () => {
+  it('exits 0 once the stop has reached the server through the middle', async () => {
+    const demo = new Cli(['demo'], { TMPDIR: dir });
+    const ending = await demo.exit(START_MS + EXIT_MS);
+    expect(ending, demo.transcript).toEqual({ code: 0, signal: null });
+
+    for (const line of demo.stdout) expect(line).toMatch(/^\[(server|middle|client)\] /);
+    expectClientStopped(tier(demo.stdout, 'client'));
+    const at = expectServerCancelled(tier(demo.stdout, 'server'));
+    const forwarded = numbers(
+      tier(demo.stdout, 'middle'),
+      /^Middle server: Forwarding response (\d+)$/,
+    );
+    expect(forwarded).toEqual([...Array(at).keys()]);
+    // The client's stop comes before the server's cancel in the interleaved output too.
+    const cancelling = demo.stdout.indexOf('[client] Client: Cancelling after 3 responses...');
+    const cancelled = demo.stdout.indexOf(`[server] Server: Cancelled at iteration ${at}`);
+    expect(cancelling).toBeGreaterThanOrEqual(0);
+    expect(cancelled).toBeGreaterThan(cancelling);
+
+    // Every tier ended, the temporary discovery directory removed.
+    expect(processesMentioning(dir)).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
+  }, 40_000);
+
+  it('fails with a reason when the server never sees the stop, and still cleans up', async () => {
+    const demo = new Cli(['demo', '--ignore-stop', '--timeout', '1500', '--kill-after', '1000'], {
+      TMPDIR: dir,
+    });
+    const ending = await demo.exit(START_MS + EXIT_MS);
+    expect(ending.code, demo.transcript).toBe(1);
+    expect(demo.stderr).toContain(
+      "andon demo: the server did not print 'Server: Cancelled at iteration' and the client did not finish within 1500 ms of the client starting",
+    );
+    expect(demo.stdout.some((l) => l.startsWith('[server] Server: Cancelled'))).toBe(false);
+    expect(processesMentioning(dir)).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
+  }, 40_000);
+
+  it('on SIGINT stops every tier, removes its directory and exits 130', async () => {
+    const demo = new Cli(['demo', '--ignore-stop'], { TMPDIR: dir });
+    await demo.line(/^\[client\] Client: Received 0$/, START_MS);
+    demo.child.kill('SIGINT');
+    const ending = await demo.exit(EXIT_MS);
+    expect(ending.code, demo.transcript).toBe(130);
+    expect(demo.stderr.join('\n')).toContain('andon demo: interrupted (received SIGINT)');
+    expect(processesMentioning(dir)).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
+  }, 40_000);
+
+  it('rejects bad flags with a clear message', async () => {
+    const demo = new Cli(['demo', '--timeout', 'soon']);
+    expect((await demo.exit(EXIT_MS)).code).toBe(1);
+    expect(demo.stderr.join('\n')).toContain(
+      "option '--timeout <ms>' argument 'soon' is invalid. expected a whole number of milliseconds >= 1",
+    );
+  });
+});
+
+describe('andon demo server / client (separate processes)', () => {
+  const ready = /^andon demo server: serving demo\/server\/generate as instance /;
+
+  it('direct mode: the client stops the server without a middle tier', async () => {
+    const server = new Cli(['demo', 'server', '--discovery-dir', dir]);
+    await server.line(ready, START_MS);
+    const client = new Cli(['demo', 'client', '--discovery-dir', dir]);
+    expect(await client.exit(EXIT_MS), client.transcript).toEqual({ code: 0, signal: null });
+    expect(client.stdout.length).toBeGreaterThan(0);
+    expectClientStopped(client.stdout);
+    await server.line(/^Server: Cancelled at iteration \d+$/, EXIT_MS);
+    expectServerCancelled(server.stdout);
+
+    // The server keeps serving after a request ends: a second client gets the same story.
+    const again = new Cli(['demo', 'client', '--discovery-dir', dir]);
+    expect((await again.exit(EXIT_MS)).code, again.transcript).toBe(0);
+    expectClientStopped(again.stdout);
+  }, 40_000);
+
+  it('SIGTERM: the server shuts down gracefully and exits 0', async () => {
+    const server = new Cli(['demo', 'server', '--discovery-dir', dir]);
+    await server.line(ready, START_MS);
+    server.child.kill('SIGTERM');
+    expect(await server.exit(EXIT_MS), server.transcript).toEqual({ code: 0, signal: null });
+    expect(server.stderr).toContain('andon demo server: shut down');
+    // It left discovery: a client finds nobody.
+    const client = new Cli(['demo', 'client', '--discovery-dir', dir, '--wait', '500']);
+    expect((await client.exit(EXIT_MS)).code).toBe(1);
+    expect(client.stderr.join('\n')).toContain('no instance of demo/server/generate');
+  }, 40_000);
+
+  it('a second signal kills a server that is still draining', async () => {
+    // A stream that never ends (the server ignores the stop) and a long grace period keep
+    // the first signal's graceful shutdown waiting.
+    const server = new Cli([
+      'demo',
+      'server',
+      '--discovery-dir',
+      dir,
+      '--ignore-stop',
+      '--grace-ms',
+      '60000',
+    ]);
+    await server.line(ready, START_MS);
+    const client = new Cli(['demo', 'client', '--discovery-dir', dir]);
+    await client.line(/^Client: Received 4$/, START_MS);
+    server.child.kill('SIGTERM');
+    await server.line(/shutting down \(grace 60000 ms\)/, EXIT_MS);
+    expect(await server.stillRunningAfter(500)).toBe(true);
+    server.child.kill('SIGTERM');
+    expect(await server.exit(EXIT_MS), server.transcript).toEqual({ code: 143, signal: null });
+    expect(server.stderr).toContain('andon demo server: second signal: exiting now');
+    // The client learns that its server is gone, rather than hanging.
+    expect((await client.exit(EXIT_MS)).code, client.transcript).toBe(1);
+  }, 40_000);
+
+  it('the middle tier forwards and exits 0 on SIGINT', async () => {
+    const server = new Cli(['demo', 'server', '--discovery-dir', dir, '--namespace', 'other']);
+    const middle = new Cli(['demo', 'middle', '--discovery-dir', dir, '--namespace', 'other']);
+    await middle.line(/^andon demo middle: serving other\/middle\/generate /, START_MS);
+    const client = new Cli([
+      'demo',
+      'client',
+      '--middle',
+      '--discovery-dir',
+      dir,
+      '--namespace',
+      'other',
+    ]);
+    expect((await client.exit(EXIT_MS)).code, client.transcript).toBe(0);
+    expectClientStopped(client.stdout);
+    await server.line(/^Server: Cancelled at iteration \d+$/, EXIT_MS);
+    middle.child.kill('SIGINT');
+    server.child.kill('SIGINT');
+    expect((await middle.exit(EXIT_MS)).code, middle.transcript).toBe(0);
+    expect((await server.exit(EXIT_MS)).code, server.transcript).toBe(0);
+  }, 40_000);
+});

@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI; the tests run it as users do (`npx tsc -b` first). */
+export const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+
+export function assertBuilt(): void {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npx tsc -b\` first`);
+}
+
+export interface Ending {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const running = new Set<Cli>();
+
+/** One run of the CLI, with its output collected line by line. */
+export class Cli {
+  readonly child: ChildProcess;
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  readonly ended: Promise<Ending>;
+  #ending: Ending | undefined;
+  #waiters = new Set<() => void>();
+
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(this);
+    collect(this.child.stdout!, this.stdout, () => this.#wake());
+    collect(this.child.stderr!, this.stderr, () => this.#wake());
+    this.ended = new Promise((resolve) => {
+      this.child.on('close', (code, signal) => {
+        this.#ending = { code, signal };
+        running.delete(this);
+        this.#wake();
+        resolve(this.#ending);
+      });
+    });
+  }
+
+  /** Everything written so far, both streams, for failure messages. */
+  get transcript(): string {
+    return `--- stdout\n${this.stdout.join('\n')}\n--- stderr\n${this.stderr.join('\n')}`;
+  }
+
+  /** Resolves with the first line (stdout or stderr) matching `pattern`; rejects after `ms`. */
+  line(pattern: RegExp, ms: number): Promise<string> {
+    return this.#until(
+      () => [...this.stdout, ...this.stderr].find((l) => pattern.test(l)),
+      ms,
+      `a line matching ${pattern}`,
+    );
+  }
+
+  /** Resolves with how the process ended; rejects if it still runs after `ms`. */
+  exit(ms: number): Promise<Ending> {
+    return this.#until(() => this.#ending, ms, 'the process to exit');
+  }
+
+  /** True if the process still runs after `ms`. */
+  async stillRunningAfter(ms: number): Promise<boolean> {
+    await new Promise((r) => setTimeout(r, ms));
+    return this.#ending === undefined;
+  }
+
+  #until<T>(probe: () => T | undefined, ms: number, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const value = probe();
+        if (value === undefined) return;
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        resolve(value);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new Error(`waited ${ms} ms for ${what}\n${this.transcript}`));
+      }, ms);
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  #wake(): void {
+    for (const check of [...this.#waiters]) check();
+  }
+}
+
+function collect(stream: NodeJS.ReadableStream, into: string[], changed: () => void): void {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop()!;
+    into.push(...parts);
+    changed();
+  });
+  stream.on('end', () => {
+    if (rest !== '') into.push(rest);
+    changed();
+  });
+}
+
+/** Pids of the processes whose command line mentions `text` (Linux /proc). */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/**
+ * Ends every CLI process a test started, and any tier started under `marker` (a directory
+ * its command line mentions), so a failed test leaks nothing.
+ */
+export async function killAll(marker?: string): Promise<void> {
+  for (const cli of running) cli.child.kill('SIGKILL');
+  await Promise.all([...running].map((cli) => cli.exit(5000).catch(() => undefined)));
+  if (marker === undefined) return;
+  for (const pid of processesMentioning(marker)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+}
