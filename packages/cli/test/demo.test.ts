@@ -99,6 +99,22 @@ describe('andon demo (all three tiers)', () => {
     expect(await readdir(dir)).toEqual([]);
   }, 40_000);
 
+  it('fails with a reason when a tier crashes', async () => {
+    const demo = new Cli(['demo', '--ignore-stop'], { TMPDIR: dir });
+    await demo.line(/^\[client\] Client: Received 1$/, START_MS);
+    const [middle] = processesMentioning(dir, 'demo', 'middle');
+    expect(middle).toBeDefined();
+    process.kill(middle!, 'SIGKILL');
+    const ending = await demo.exit(EXIT_MS);
+    expect(ending.code, demo.transcript).toBe(1);
+    // Whichever the orchestrator hears of first: the middle's death or the client's error.
+    expect(demo.stderr.join('\n')).toMatch(
+      /andon demo: the (middle was killed by SIGKILL|client exited with code 1) before the demo finished/,
+    );
+    expect(processesMentioning(dir)).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
+  }, 40_000);
+
   it('on SIGINT stops every tier, removes its directory and exits 130', async () => {
     const demo = new Cli(['demo', '--ignore-stop'], { TMPDIR: dir });
     await demo.line(/^\[client\] Client: Received 0$/, START_MS);

@@ -65,6 +65,7 @@ class DemoRun {
   #timer: NodeJS.Timeout | undefined;
   #serverCancelled = false;
   #clientDone = false;
+  #outputClosed = false;
 
   constructor(
     readonly dir: string,
@@ -81,6 +82,8 @@ class DemoRun {
     this.#session.onKill(() => {
       for (const tier of this.#tiers.values()) tier.kill();
     });
+    // A reader that goes away (`andon demo | head`) must not crash us before the cleanup.
+    process.stdout.on('error', this.#outputFailed);
     this.#start('server');
     this.#start('middle');
     this.#timer = setTimeout(
@@ -96,6 +99,16 @@ class DemoRun {
     if (!this.#session.isStopped()) this.#session.stop('cleaning up');
     await Promise.all([...this.#tiers.values()].map((t) => t.stop(this.options.killAfterMs)));
     this.#session.dispose();
+    process.stdout.off('error', this.#outputFailed);
+  }
+
+  readonly #outputFailed = (error: Error) => {
+    this.#outputClosed = true;
+    this.#finish(1, `cannot write the output: ${error.message}`);
+  };
+
+  #print(line: string): void {
+    if (!this.#outputClosed) process.stdout.write(`${line}\n`);
   }
 
   #start(tier: Tier): void {
@@ -108,7 +121,7 @@ class DemoRun {
     const status = statusPrefix(tier);
     const child = new TierProcess(tier, cliEntry(), args, {
       stdout: (line) => {
-        process.stdout.write(`${prefix}${line}\n`);
+        this.#print(`${prefix}${line}`);
         if (tier === 'server' && CANCELLED.test(line)) {
           this.#serverCancelled = true;
           this.#check();

@@ -107,12 +107,14 @@ function collect(stream: NodeJS.ReadableStream, into: string[], changed: () => v
 }
 
 /** Pids of the processes whose command line mentions `text` (Linux /proc). */
-export function processesMentioning(text: string): number[] {
+export function processesMentioning(text: string, ...args: string[]): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.some((a) => a.includes(text)) && args.every((a) => argv.includes(a)))
+        pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }
