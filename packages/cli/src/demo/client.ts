@@ -2,7 +2,7 @@ import { Context, isCancelledError, race } from '@andon/context/node';
 import { Runtime } from '@andon/runtime';
 import { exitCode, exitOnSecondSignal, stopWhenParentGoes } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
-import { describeError, say, status } from '../lib/output.js';
+import { describeError, error, say, status } from '../lib/output.js';
 
 /** Options of `andon demo client`. */
 export interface ClientOptions extends ConnectOptions {
@@ -44,12 +44,12 @@ export async function runClient(options: ClientOptions): Promise<number> {
     }
     say('Client: Stream stopped');
     return 0;
-  } catch (error) {
-    if (isCancelledError(error) && session.isStopped()) {
+  } catch (failure) {
+    if (isCancelledError(failure) && session.isStopped()) {
       status('client', `${session.reason?.message ?? 'stopped'} before the request was sent`);
       return exitCode(session.reason);
     }
-    status('client', describeError(error));
+    error('client', describeError(failure));
     return 1;
   } finally {
     await rt.shutdown({ graceMs: 0 });

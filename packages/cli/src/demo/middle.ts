@@ -2,7 +2,7 @@ import { type Context, race } from '@andon/context';
 import { type Client, Runtime } from '@andon/runtime';
 import { TierLife } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
-import { describeError, READY, say, status } from '../lib/output.js';
+import { describeError, error, READY, say, status } from '../lib/output.js';
 
 /** Options of `andon demo middle`. */
 export interface MiddleOptions extends ConnectOptions {
@@ -43,10 +43,10 @@ export async function runMiddle(options: MiddleOptions): Promise<number> {
     status('middle', `waiting for ${backendPath}`);
     await race(backend.waitForInstances({ timeoutMs: FOREVER_MS }), life.context);
     await endpoint.serve(forwardTo(backend));
-  } catch (error) {
+  } catch (failure) {
     // A signal while starting cuts the wait short; the shutdown is already under way.
     if (life.context.isStopped()) return done;
-    status('middle', `cannot serve ${endpoint.path}: ${describeError(error)}`);
+    error('middle', `cannot serve ${endpoint.path}: ${describeError(failure)}`);
     life.context.stop('startup failed');
     await done;
     return 1;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Context, stopOnSignals } from '@andon/context/node';
 import { exitCode } from '../lib/lifecycle.js';
-import { READY, statusPrefix } from '../lib/output.js';
+import { ERROR, READY, statusPrefix } from '../lib/output.js';
 import { describeEnding, type Ending, TierProcess } from './tier-process.js';
 
 /** Options of `andon demo` (no subcommand). */
@@ -16,15 +16,14 @@ export interface DemoOptions {
   startupMs: number;
   /** How long a tier gets after SIGTERM before SIGKILL. */
   killAfterMs: number;
-  /** Show the tiers' own status lines (startup, shutdown) on stderr. */
+  /** Show the tiers' routine status lines (startup, shutdown) too; failures always show. */
   verbose: boolean;
   /** Test hook: the server never looks at its context, so the demo must fail. */
   ignoreStop?: boolean;
 }
 
 const CANCELLED = /^Server: Cancelled at iteration \d+$/;
-const TIERS = ['server', 'middle', 'client'] as const;
-type Tier = (typeof TIERS)[number];
+type Tier = 'server' | 'middle' | 'client';
 
 /** This CLI's entry point, which the tiers are started from. */
 export function cliEntry(): string {
@@ -128,8 +127,8 @@ class DemoRun {
         }
       },
       stderr: (line) => {
-        const isStatus = line.startsWith(status);
-        if (!isStatus || this.options.verbose) process.stderr.write(`${prefix}${line}\n`);
+        const routine = line.startsWith(status) && !line.startsWith(`${status}${ERROR}`);
+        if (!routine || this.options.verbose) process.stderr.write(`${prefix}${line}\n`);
         if (tier === 'middle' && line.startsWith(`${status}${READY}`)) this.#startClient();
       },
       closed: (ending) => this.#closed(tier, ending),

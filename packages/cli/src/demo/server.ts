@@ -3,7 +3,7 @@ import type { Context } from '@andon/context';
 import { Runtime } from '@andon/runtime';
 import { TierLife } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
-import { describeError, READY, say, status } from '../lib/output.js';
+import { describeError, error, READY, say, status } from '../lib/output.js';
 
 /** Options of `andon demo server`. */
 export interface ServerOptions extends ConnectOptions {
@@ -50,10 +50,10 @@ export async function runServer(options: ServerOptions): Promise<number> {
   const endpoint = rt.namespace(options.namespace).component('server').endpoint('generate');
   try {
     await endpoint.serve(countTo(COUNT, options.ignoreStop));
-  } catch (error) {
+  } catch (failure) {
     // A signal during startup makes serve() fail with "shutting down": that is not an error.
     if (life.context.isStopped()) return done;
-    status('server', `cannot serve ${endpoint.path}: ${describeError(error)}`);
+    error('server', `cannot serve ${endpoint.path}: ${describeError(failure)}`);
     life.context.stop('startup failed');
     await done;
     return 1;

@@ -11,9 +11,17 @@ export function statusPrefix(tier: string): string {
   return `andon demo ${tier}: `;
 }
 
-/** Prints a status line (startup, shutdown, errors) on stderr. */
+/** Prints a routine status line (startup, shutdown) on stderr. */
 export function status(tier: string, message: string): void {
   process.stderr.write(`${statusPrefix(tier)}${message}\n`);
+}
+
+/** What follows the prefix on a status line that reports a failure. */
+export const ERROR = 'error: ';
+
+/** Prints a failure on stderr; `andon demo` always shows these, routine lines only with --verbose. */
+export function error(tier: string, message: string): void {
+  status(tier, `${ERROR}${message}`);
 }
 
 /** The status line a serving tier prints once discovery publishes it. */
