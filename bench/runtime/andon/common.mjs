@@ -12,7 +12,7 @@ export function startRuntime(discoveryDir) {
   return Runtime.start({
     transport: process.env.ANDON_BENCH_TRANSPORT ?? 'tcp',
     discoveryDir,
-    window: Number(process.env.ANDON_BENCH_WINDOW ?? 256),
+    ...(process.env.ANDON_BENCH_WINDOW ? { window: Number(process.env.ANDON_BENCH_WINDOW) } : {}),
   });
 }
 

@@ -80,6 +80,9 @@ export function toReason(input: ReasonInput, defaultKind: StopKind, now: number)
   if (typeof input !== 'object' || input === null) {
     throw new TypeError(`reason must be a string or a reason object, got ${describe(input)}`);
   }
+  // A complete, frozen reason (one that crossed the wire, or another context's) is used
+  // as it is: no copy on the stop path.
+  if (Object.isFrozen(input) && isCompleteReason(input)) return input as CancelReason;
   const kind = input.kind ?? defaultKind;
   if (!isStopKind(kind)) {
     throw new TypeError(
@@ -127,6 +130,16 @@ export function parentReason(original: CancelReason, at: number): CancelReason {
     at,
     cause,
   });
+}
+
+function isCompleteReason(input: Partial<CancelReason>): boolean {
+  return (
+    isStopKind(input.kind) &&
+    typeof input.message === 'string' &&
+    typeof input.origin === 'string' &&
+    typeof input.at === 'number' &&
+    Number.isFinite(input.at)
+  );
 }
 
 function defaultMessage(kind: StopKind): string {

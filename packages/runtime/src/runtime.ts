@@ -46,7 +46,7 @@ export interface RuntimeOptions {
   missedHeartbeats?: number;
   /** Largest frame accepted, bytes. Default 1 MiB. */
   maxFrame?: number;
-  /** Items a caller accepts ahead of its consumer, per stream (credit window). Default 64. */
+  /** Items a caller accepts ahead of its consumer, per stream (credit window). Default 128. */
   window?: number;
   /** Streams this instance serves at once before answering Overloaded. Default 10 000. */
   maxStreams?: number;
@@ -188,7 +188,7 @@ export class Runtime {
       heartbeatMs: positive('heartbeatMs', options.heartbeatMs, 1000),
       missedHeartbeats: positiveInteger('missedHeartbeats', options.missedHeartbeats, 3),
       maxFrame: positiveInteger('maxFrame', options.maxFrame, DEFAULT_MAX_FRAME),
-      window: positiveInteger('window', options.window, 64),
+      window: positiveInteger('window', options.window, 128),
       maxStreams: positiveInteger('maxStreams', options.maxStreams, 10_000),
       token: options.token ?? process.env.ANDON_TOKEN,
       propagate: options.propagateCancellation ?? true,

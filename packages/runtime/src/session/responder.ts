@@ -230,6 +230,7 @@ export class ServedStream {
   #pulling = false;
   #closed = false;
   #stoppedByCaller = false;
+  #cancellations: Record<string, number> | undefined;
 
   constructor(
     private readonly connection: ResponderConnection,
@@ -246,10 +247,7 @@ export class ServedStream {
   }
 
   start(handler: Handler, body: unknown, cancellations: Record<string, number>): void {
-    this.context.onStop((reason) => {
-      const kind = rootCause(reason).kind;
-      cancellations[kind] = (cancellations[kind] ?? 0) + 1;
-    });
+    this.#cancellations = cancellations;
     this.host.streamOpened(this);
     let result: unknown;
     try {
@@ -464,6 +462,14 @@ export class ServedStream {
   }
 
   #release(): void {
+    // Counted once the stream is over rather than in a stop callback: the stop path runs
+    // once per request, cold, and every callback on it is latency.
+    const reason = this.context.reason;
+    if (reason !== undefined && this.#cancellations !== undefined) {
+      const kind = rootCause(reason).kind;
+      this.#cancellations[kind] = (this.#cancellations[kind] ?? 0) + 1;
+    }
+    this.#cancellations = undefined;
     this.context.dispose();
   }
 }
