@@ -110,7 +110,10 @@ interface Effect {
   readonly node: Context;
   readonly from: number;
   readonly to: number;
+  /** The context's sticky reason (the first trigger). */
   readonly reason: CancelReason;
+  /** This transition's own trigger: differs from `reason` when a kill escalates a stop. */
+  readonly trigger: CancelReason;
   readonly stopCallbacks: Set<Registration> | undefined;
   readonly killCallbacks: Set<Registration> | undefined;
 }
@@ -337,7 +340,10 @@ export class Context implements Disposable {
     return this.#register(callback, STOPPED, 'onStop');
   }
 
-  /** Like {@link onStop}, for `kill()` only. */
+  /**
+   * Like {@link onStop}, for `kill()` only. The callback receives the kill's own reason,
+   * which differs from the sticky {@link reason} when a kill escalates an earlier stop.
+   */
   onKill(callback: CancelCallback): Subscription {
     return this.#register(callback, KILLED, 'onKill');
   }
@@ -611,10 +617,9 @@ export class Context implements Disposable {
       const from = flags & STATE_MASK;
       if (from >= target || flags & DISPOSED) continue;
       node.#flags = (flags & ~STATE_MASK) | target;
-      if (node.#reason === undefined) {
-        node.#reason =
-          node === root ? reason : (inherited ??= parentReason(reason, root.#clock.now()));
-      }
+      const trigger =
+        node === root ? reason : (inherited ??= parentReason(reason, root.#clock.now()));
+      if (node.#reason === undefined) node.#reason = trigger;
       const extras = node.#extras;
       if (extras !== undefined) {
         const stopCallbacks = from === LIVE ? extras.stopCallbacks : undefined;
@@ -626,6 +631,7 @@ export class Context implements Disposable {
           from,
           to: target,
           reason: node.#reason,
+          trigger,
           stopCallbacks,
           killCallbacks,
         });
@@ -647,7 +653,10 @@ export class Context implements Disposable {
     }
     if (effect.to === KILLED) {
       extras.killed?.resolve();
-      if (effect.killCallbacks) runCallbacks(effect.killCallbacks, reason, 'an onKill callback');
+      // A kill that escalates a stop tells its own reason; `ctx.reason` keeps the first.
+      if (effect.killCallbacks) {
+        runCallbacks(effect.killCallbacks, effect.trigger, 'an onKill callback');
+      }
     }
   }
 

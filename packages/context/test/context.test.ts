@@ -632,3 +632,18 @@ describe('deadlines', () => {
     expect(ctx.reason?.kind).toBe('deadline');
   });
 });
+
+describe('kill after stop', () => {
+  it('onKill callbacks receive the kill reason while ctx.reason keeps the first', () => {
+    const parent = new Context();
+    const child = parent.child();
+    const seen: string[] = [];
+    parent.onKill((reason) => seen.push(`parent:${reason.message}`));
+    child.onKill((reason) => seen.push(`child:${reason.kind}:${reason.cause?.message}`));
+    parent.stop({ kind: 'signal', message: 'first' });
+    parent.kill({ kind: 'signal', message: 'second' });
+    expect(seen).toEqual(['parent:second', 'child:parent:second']);
+    expect(parent.reason?.message).toBe('first');
+    expect(child.reason?.cause?.message).toBe('first');
+  });
+});
