@@ -22,16 +22,35 @@ import {
 } from './session/responder.js';
 import { newStats, type RuntimeStats } from './session/stats.js';
 import { MemoryTransport } from './transports/memory.js';
+import type { RuntimeNats } from './transports/nats.js';
 import { TcpTransport } from './transports/tcp.js';
-import type { Transport } from './transports/transport.js';
+import type { ByteChannel, Transport } from './transports/transport.js';
 import { DEFAULT_MAX_FRAME } from './wire/frame.js';
 
 /** Options of {@link Runtime.start}. All are optional. */
 export interface RuntimeOptions {
-  /** `tcp` (default: processes on one or many hosts), `memory` (one process), or your own. */
-  transport?: 'tcp' | 'memory' | Transport;
-  /** `file` (default with tcp), `memory` (default with memory), or your own Discovery. */
-  discovery?: 'file' | 'memory' | Discovery;
+  /**
+   * `tcp` (default: processes on one or many hosts), `nats` (many hosts through a
+   * nats-server 2.9+; see `natsUrl`), `memory` (one process), or your own.
+   */
+  transport?: 'tcp' | 'nats' | 'memory' | Transport;
+  /**
+   * `file` (default with tcp), `nats` (default with nats), `memory` (default with memory),
+   * or your own Discovery.
+   */
+  discovery?: 'file' | 'nats' | 'memory' | Discovery;
+  /**
+   * NATS server URL(s) for the nats transport and discovery, e.g. `nats://10.0.0.5:4222`.
+   * Default `$ANDON_NATS_URL`, then `$NATS_URL`, then `nats://127.0.0.1:4222`.
+   * The NATS client is loaded only when one of them uses NATS.
+   */
+  natsUrl?: string | readonly string[];
+  /** NATS user. Default `$NATS_USER`. Never logged. */
+  natsUser?: string;
+  /** NATS password (needs `natsUser`). Default `$NATS_PASSWORD`. Never logged. */
+  natsPassword?: string;
+  /** NATS token (instead of user and password). Default `$NATS_TOKEN`. Never logged. */
+  natsToken?: string;
   /** Where the tcp transport listens. Default 127.0.0.1. */
   host?: string;
   /** TCP port; 0 (default) picks a free one. */
@@ -120,6 +139,8 @@ export class Runtime {
   #address: Promise<string> | undefined;
   #shutdown: Promise<void> | undefined;
   #drainWaiters: Array<() => void> = [];
+  #frameLimitLogged = false;
+  readonly #nats: RuntimeNats | undefined;
   readonly #responderHost: ResponderHost;
   readonly #clientHost: ClientHost;
 
@@ -129,8 +150,10 @@ export class Runtime {
     ownsDiscovery: boolean,
     options: ResolvedOptions,
     log: Logger,
+    nats: RuntimeNats | undefined,
   ) {
     this.instanceId = randomBytes(6).toString('hex');
+    this.#nats = nats;
     this.#transport = transport;
     this.#discovery = discovery;
     this.#ownsDiscovery = ownsDiscovery;
@@ -167,21 +190,19 @@ export class Runtime {
   static async start(options: RuntimeOptions = {}): Promise<Runtime> {
     if (typeof options !== 'object' || options === null)
       throw new TypeError('Runtime.start(options): options must be an object');
-    const transport = pickTransport(options);
-    const discoveryChoice = options.discovery ?? (transport.name === 'memory' ? 'memory' : 'file');
-    let discovery: Discovery;
-    let owns = true;
-    if (discoveryChoice === 'file')
-      discovery = new FileDiscovery(
-        options.discoveryDir === undefined ? {} : { dir: options.discoveryDir },
-      );
-    else if (discoveryChoice === 'memory') discovery = new MemoryDiscovery();
-    else if (isDiscovery(discoveryChoice)) {
-      discovery = discoveryChoice;
-      owns = false;
-    } else {
+    const natsTransport = options.transport === 'nats';
+    // The nats transport is built once the connection is open; the others right away.
+    const picked = natsTransport ? undefined : pickTransport(options);
+    const discoveryChoice =
+      options.discovery ?? (natsTransport ? 'nats' : picked?.name === 'memory' ? 'memory' : 'file');
+    if (
+      discoveryChoice !== 'file' &&
+      discoveryChoice !== 'memory' &&
+      discoveryChoice !== 'nats' &&
+      !isDiscovery(discoveryChoice)
+    ) {
       throw new TypeError(
-        `Runtime.start: options.discovery must be 'file', 'memory' or a Discovery, got ${JSON.stringify(discoveryChoice)}`,
+        `Runtime.start: options.discovery must be 'file', 'nats', 'memory' or a Discovery, got ${JSON.stringify(discoveryChoice)}`,
       );
     }
     const resolved: ResolvedOptions = {
@@ -202,7 +223,38 @@ export class Runtime {
     ) {
       throw new TypeError('Runtime.start: options.token must be a non-empty string');
     }
-    return new Runtime(transport, discovery, owns, resolved, options.logger ?? defaultLogger());
+    const log = options.logger ?? defaultLogger();
+    let nats: { module: NatsModule; handle: RuntimeNats } | undefined;
+    if (natsTransport || discoveryChoice === 'nats') nats = await openNats(options);
+    try {
+      const transport =
+        picked ??
+        new nats!.module.NatsTransport({
+          connection: nats!.handle.connection,
+          logger: log.child({ transport: 'nats' }),
+          serverLabel: nats!.handle.display,
+        });
+      let discovery: Discovery;
+      let owns = true;
+      if (discoveryChoice === 'file')
+        discovery = new FileDiscovery(
+          options.discoveryDir === undefined ? {} : { dir: options.discoveryDir },
+        );
+      else if (discoveryChoice === 'memory') discovery = new MemoryDiscovery();
+      else if (discoveryChoice === 'nats')
+        // Borrowed: discovery and transport share the runtime's one NATS connection.
+        discovery = await nats!.module.NatsDiscovery.connect({
+          connection: nats!.handle.connection,
+        });
+      else {
+        discovery = discoveryChoice;
+        owns = false;
+      }
+      return new Runtime(transport, discovery, owns, resolved, log, nats?.handle);
+    } catch (error) {
+      await nats?.handle.close();
+      throw error;
+    }
   }
 
   /** A namespace: the first part of an endpoint's path. */
@@ -283,7 +335,7 @@ export class Runtime {
       const responder = new ResponderConnection(
         channel,
         {
-          ...this.#connectionOptions(),
+          ...this.#connectionOptions(channel),
           ...(this.#options.token === undefined ? {} : { token: this.#options.token }),
         },
         this.#responderHost,
@@ -320,7 +372,7 @@ export class Runtime {
     if (pooled) return pooled;
     const opening = this.#transport.connect(address).then((channel) => {
       const connection = new CallerConnection(channel, {
-        ...this.#connectionOptions(),
+        ...this.#connectionOptions(channel),
         ...(this.#options.token === undefined ? {} : { token: this.#options.token }),
       });
       this.#drained.delete(address);
@@ -341,15 +393,38 @@ export class Runtime {
     return opening;
   }
 
-  #connectionOptions() {
+  #connectionOptions(channel: ByteChannel) {
     return {
       instanceId: this.instanceId,
       heartbeatMs: this.#options.heartbeatMs,
       missedHeartbeats: this.#options.missedHeartbeats,
-      maxFrame: this.#options.maxFrame,
+      maxFrame: this.#frameLimit(channel),
       log: this.#log,
       stats: this.#stats,
     };
+  }
+
+  /**
+   * The frame limit announced on a connection: `maxFrame`, or less when the channel's
+   * carrier takes less (a NATS server's max_payload), so that an item too large for the
+   * carrier fails its own stream with both sizes named instead of breaking the connection.
+   */
+  #frameLimit(channel: ByteChannel): number {
+    const carrier = (channel as { readonly maxFrame?: unknown }).maxFrame;
+    if (typeof carrier !== 'number' || carrier >= this.#options.maxFrame)
+      return this.#options.maxFrame;
+    if (!this.#frameLimitLogged) {
+      this.#frameLimitLogged = true;
+      this.#log.info(
+        {
+          maxFrame: this.#options.maxFrame,
+          carrierLimit: carrier,
+          transport: this.#transport.name,
+        },
+        'the transport carries smaller frames than maxFrame: items above its limit fail their stream',
+      );
+    }
+    return Math.max(carrier, 64);
   }
 
   #checkRunning(): void {
@@ -378,6 +453,8 @@ export class Runtime {
     }
     this.#callers.clear();
     if (this.#ownsDiscovery) await this.#discovery.close();
+    // Last: the NATS connection carried the goodbyes above (CLOSE messages, `left`).
+    await this.#nats?.close();
   }
 
   /** Resolves true once no stream is being served, false after `ms`. */
@@ -475,6 +552,7 @@ function pickTransport(options: RuntimeOptions): Transport {
     return new TcpTransport(options.host ?? '127.0.0.1', port);
   }
   if (choice === 'memory') return new MemoryTransport();
+  // 'nats' is built in Runtime.start once its connection is open.
   if (
     typeof choice === 'object' &&
     choice !== null &&
@@ -484,8 +562,28 @@ function pickTransport(options: RuntimeOptions): Transport {
     return choice;
   }
   throw new TypeError(
-    `Runtime.start: options.transport must be 'tcp', 'memory' or a Transport, got ${JSON.stringify(choice)}`,
+    `Runtime.start: options.transport must be 'tcp', 'nats', 'memory' or a Transport, got ${JSON.stringify(choice)}`,
   );
+}
+
+type NatsModule = typeof import('./transports/nats.js');
+
+/**
+ * Loads the NATS client (only runtimes that use NATS pay for it) and connects. Throws a
+ * TypeError naming a bad option, or Disconnected; neither ever holds a credential.
+ */
+async function openNats(
+  options: RuntimeOptions,
+): Promise<{ module: NatsModule; handle: RuntimeNats }> {
+  const module = await import('./transports/nats.js');
+  const handle = await module.connectNats({
+    ...(options.natsUrl === undefined ? {} : { servers: options.natsUrl }),
+    ...(options.natsUser === undefined ? {} : { user: options.natsUser }),
+    ...(options.natsPassword === undefined ? {} : { password: options.natsPassword }),
+    ...(options.natsToken === undefined ? {} : { token: options.natsToken }),
+    name: `andon-${process.pid}`,
+  });
+  return { module, handle };
 }
 
 function isDiscovery(value: unknown): value is Discovery {

@@ -1,0 +1,547 @@
+/**
+ * The NATS transport: andon's v1 byte stream carried in core NATS messages, so runtimes on
+ * many hosts need nothing but a nats-server (2.9+). docs/PROTOCOL.md ("NATS") is the
+ * specification; this is `@andon/runtime/nats`.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  connect,
+  type Msg,
+  type NatsConnection,
+  type Status,
+  type Subscription,
+} from '@nats-io/transport-node';
+import { redactSecrets, resolveNatsOptions } from '../discovery/nats-options.js';
+import { Disconnected, ProtocolError } from '../errors.js';
+import type { Logger } from '../session/logger.js';
+import {
+  callerSubject,
+  DEFAULT_TRANSPORT_PREFIX,
+  decodeEnvelope,
+  ENVELOPE_BYTES,
+  type Envelope,
+  EnvelopeKind,
+  encodeEnvelope,
+  frameLimitFor,
+  isPlainSubject,
+  isToken,
+  responderSubject,
+} from './nats-envelope.js';
+import type { ByteChannel, Transport } from './transport.js';
+
+export {
+  NatsDiscovery,
+  type NatsDiscoveryOptions,
+} from '../discovery/nats.js';
+export {
+  type NatsConnectOptions,
+  type ResolvedNatsOptions,
+  redactSecrets,
+  resolveNatsOptions,
+} from '../discovery/nats-options.js';
+
+/** Options of {@link NatsTransport}. */
+export interface NatsTransportOptions {
+  /** The connection to carry channels on. The transport never closes it. */
+  connection: NatsConnection;
+  /** First token of every transport subject. Default `andon`. */
+  subjectPrefix?: string;
+  /** Where the transport reports lost server connections and bad messages. */
+  logger?: Logger;
+  /** How to name the server in messages (credentials already removed). */
+  serverLabel?: string;
+}
+
+/** A channel that can say how large a frame its carrier takes. */
+export interface FrameLimitedChannel extends ByteChannel {
+  /** The largest frame `length` that fits in one message of the carrier. */
+  readonly maxFrame: number;
+}
+
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/**
+ * Carries andon connections over core NATS.
+ *
+ * - A responder holds one subscription, `<prefix>.v1.rt.<id>.*`, and publishes
+ *   `<prefix>.v1.rt.<id>` as its address.
+ * - A caller holds one subscription, `<prefix>.v1.in.<cid>.*`. Connection `n` to address A
+ *   publishes on `A.<cid>-<n>` with reply `<prefix>.v1.in.<cid>.<n>`; the responder answers
+ *   on that reply subject with its own subject as reply. So when either side's process is
+ *   gone, the server answers the next message with a 503 no-responders status at once, and
+ *   the other side learns that its peer is dead.
+ * - Each message is a 5-byte envelope (kind, sequence number) and a piece of the v1 byte
+ *   stream. A gap in the sequence (messages lost across a reconnect) ends the connection.
+ * - Losing the server ends every connection (Disconnected); the client reconnects by itself
+ *   and new connections work once it is back.
+ *
+ * @example
+ * import { connect } from '@nats-io/transport-node';
+ * import { Runtime } from '@andon/runtime';
+ * import { NatsDiscovery, NatsTransport } from '@andon/runtime/nats';
+ * const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+ * const rt = await Runtime.start({
+ *   transport: new NatsTransport({ connection: nc }),
+ *   discovery: await NatsDiscovery.connect({ connection: nc }),
+ * });
+ * // … after rt.shutdown(): await nc.drain();
+ * // Simpler: Runtime.start({ transport: 'nats', natsUrl: 'nats://127.0.0.1:4222' }).
+ */
+export class NatsTransport implements Transport {
+  readonly name = 'nats';
+  readonly connection: NatsConnection;
+  /** This transport's id in its subjects. */
+  readonly id = randomBytes(8).toString('hex');
+  readonly subjectPrefix: string;
+  readonly #log: Logger | undefined;
+  readonly #server: string;
+  readonly #served = new Map<string, NatsChannel>();
+  readonly #called = new Map<string, NatsChannel>();
+  #listenSub: Subscription | undefined;
+  #inboxSub: Subscription | undefined;
+  #onChannel: ((channel: ByteChannel) => void) | undefined;
+  #status: (AsyncIterable<Status> & { stop(): void }) | undefined;
+  #connected: boolean;
+  #closed = false;
+  #nextConnection = 1;
+
+  constructor(options: NatsTransportOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('NatsTransport options must be an object');
+    }
+    const nc = options.connection;
+    if (
+      typeof nc !== 'object' ||
+      nc === null ||
+      typeof nc.publish !== 'function' ||
+      typeof nc.subscribe !== 'function' ||
+      typeof nc.status !== 'function'
+    ) {
+      throw new TypeError(
+        'options.connection must be a NatsConnection from @nats-io/transport-node',
+      );
+    }
+    const prefix = options.subjectPrefix ?? DEFAULT_TRANSPORT_PREFIX;
+    if (typeof prefix !== 'string' || !PREFIX.test(prefix) || prefix.length > 128) {
+      throw new TypeError(
+        `options.subjectPrefix must be dot-separated tokens of letters, digits, '_' or '-'; got ${JSON.stringify(prefix)}`,
+      );
+    }
+    this.connection = nc;
+    this.subjectPrefix = prefix;
+    this.#log = options.logger;
+    this.#server = options.serverLabel ?? 'the NATS server';
+    this.#connected = !nc.isClosed();
+    this.#status = nc.status() as AsyncIterable<Status> & { stop(): void };
+    void this.#followStatus(this.#status);
+    nc.closed().then(
+      () => this.#serverLost('the NATS connection closed'),
+      () => this.#serverLost('the NATS connection closed'),
+    );
+  }
+
+  /** The largest payload the server takes now (re-read after every reconnect). */
+  get maxPayload(): number {
+    return this.connection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+  }
+
+  /** True while the client is connected to a server. */
+  get connected(): boolean {
+    return this.#connected && !this.connection.isClosed();
+  }
+
+  listen(onChannel: (channel: ByteChannel) => void): Promise<string> {
+    if (this.#closed) return Promise.reject(new Disconnected('the NATS transport is closed'));
+    if (this.#listenSub) return Promise.reject(new Error('NatsTransport is already listening'));
+    const address = responderSubject(this.subjectPrefix, this.id);
+    this.#onChannel = onChannel;
+    try {
+      this.#listenSub = this.connection.subscribe(`${address}.*`, {
+        callback: (_error, msg) => this.#onServedMessage(address, msg),
+      });
+    } catch (error) {
+      return Promise.reject(this.#disconnected('cannot subscribe', error));
+    }
+    // Once the server has the subscription, callers who find the address can reach it.
+    return this.connection.flush().then(
+      () => address,
+      (error: unknown) => {
+        throw this.#disconnected('cannot subscribe', error);
+      },
+    );
+  }
+
+  connect(address: string): Promise<ByteChannel> {
+    if (!isPlainSubject(address)) {
+      return Promise.reject(
+        new TypeError(`nats address must be a plain subject, got ${JSON.stringify(address)}`),
+      );
+    }
+    if (this.#closed) return Promise.reject(new Disconnected('the NATS transport is closed'));
+    if (!this.connected) {
+      return Promise.reject(
+        new Disconnected(`cannot reach ${address}: not connected to ${this.#server}`),
+      );
+    }
+    const inbox = callerSubject(this.subjectPrefix, this.id);
+    try {
+      this.#inboxSub ??= this.connection.subscribe(`${inbox}.*`, {
+        callback: (_error, msg) => this.#onCalledMessage(msg),
+      });
+    } catch (error) {
+      return Promise.reject(this.#disconnected(`cannot reach ${address}`, error));
+    }
+    const n = this.#nextConnection++;
+    const out = `${address}.${this.id}-${n}`;
+    const reply = `${inbox}.${n}`;
+    const channel = new NatsChannel(this, out, reply, out, this.maxPayload, () =>
+      this.#forget(this.#called, reply),
+    );
+    this.#called.set(reply, channel);
+    return Promise.resolve(channel);
+  }
+
+  /**
+   * Stops accepting new connections; open ones go on until their owners close them. The
+   * subscriptions end with the last connection; the NATS connection is left open.
+   */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#onChannel = undefined;
+    this.#releaseIfIdle();
+    return Promise.resolve();
+  }
+
+  // ── used by channels ──
+
+  /** @internal Publishes one message; returns the error when it cannot be sent. */
+  publish(subject: string, data: Uint8Array, reply: string | undefined): Error | undefined {
+    if (this.connection.isClosed())
+      return new Disconnected(`the connection to ${this.#server} is closed`);
+    try {
+      this.connection.publish(subject, data, reply === undefined ? undefined : { reply });
+      return undefined;
+    } catch (error) {
+      return this.#disconnected(`cannot publish on ${subject}`, error);
+    }
+  }
+
+  // ── inbound ──
+
+  #onServedMessage(address: string, msg: Msg): void {
+    const subject = msg.subject;
+    const existing = this.#served.get(subject);
+    if (msg.headers?.code === 503 || msg.headers?.status === '503') {
+      // A message we sent with this subject as its reply found nobody: the caller is gone.
+      existing?.lost(
+        new Disconnected(`the caller on ${existing.peer} is gone (NATS: no responders)`),
+      );
+      return;
+    }
+    const envelope = this.#decode(msg, existing);
+    if (envelope === undefined) return;
+    if (existing) {
+      existing.receive(envelope);
+      return;
+    }
+    const reply = msg.reply;
+    if (envelope.kind === EnvelopeKind.CLOSE || !isPlainSubject(reply)) return;
+    const token = subject.slice(address.length + 1);
+    if (envelope.seq !== 0 || !isToken(token)) {
+      // A connection this side no longer knows (closed, or from before a reconnect).
+      this.#refuse(reply, 'no such connection');
+      return;
+    }
+    const accept = this.#onChannel;
+    if (accept === undefined) {
+      this.#refuse(reply, 'the responder is not accepting connections');
+      return;
+    }
+    const channel = new NatsChannel(this, reply, subject, reply, this.maxPayload, () =>
+      this.#forget(this.#served, subject),
+    );
+    this.#served.set(subject, channel);
+    accept(channel);
+    channel.receive(envelope);
+  }
+
+  #onCalledMessage(msg: Msg): void {
+    const subject = msg.subject;
+    const channel = this.#called.get(subject);
+    if (msg.headers?.code === 503 || msg.headers?.status === '503') {
+      channel?.lost(
+        new Disconnected(
+          `nobody listens on ${channel.peer}: the responder is gone (NATS: no responders)`,
+        ),
+      );
+      return;
+    }
+    const envelope = this.#decode(msg, channel);
+    if (envelope === undefined) return;
+    if (channel) channel.receive(envelope);
+    else if (envelope.kind === EnvelopeKind.DATA && isPlainSubject(msg.reply)) {
+      this.#refuse(msg.reply, 'no such connection');
+    }
+  }
+
+  #decode(msg: Msg, channel: NatsChannel | undefined): Envelope | undefined {
+    try {
+      return decodeEnvelope(msg.data);
+    } catch (error) {
+      const problem = (error as Error).message;
+      this.#log?.warn({ subject: msg.subject, problem }, 'nats transport: bad message');
+      channel?.lost(new ProtocolError(`bad message from ${channel.peer}: ${problem}`), true);
+      return undefined;
+    }
+  }
+
+  /** Tells the sender of a stray message that its connection does not exist here. */
+  #refuse(reply: string, why: string): void {
+    this.publish(reply, encodeEnvelope(EnvelopeKind.CLOSE, 0, Buffer.from(why)), undefined);
+  }
+
+  #forget(map: Map<string, NatsChannel>, key: string): void {
+    map.delete(key);
+    this.#releaseIfIdle();
+  }
+
+  #releaseIfIdle(): void {
+    if (!this.#closed || this.#served.size > 0 || this.#called.size > 0) return;
+    const open = !this.connection.isClosed();
+    if (open) {
+      this.#listenSub?.unsubscribe();
+      this.#inboxSub?.unsubscribe();
+    }
+    this.#listenSub = this.#inboxSub = undefined;
+    this.#status?.stop();
+    this.#status = undefined;
+  }
+
+  // ── the client's own connection ──
+
+  async #followStatus(status: AsyncIterable<Status>): Promise<void> {
+    try {
+      for await (const s of status) {
+        if (s.type === 'disconnect') {
+          this.#serverLost(`lost the connection to ${this.#server}`);
+        } else if (s.type === 'reconnect') {
+          this.#connected = true;
+          this.#log?.info({ server: this.#server }, 'nats transport: reconnected');
+        }
+      }
+    } catch {
+      // The status stream ends with the connection; nothing to report beyond that.
+    }
+  }
+
+  /** Every connection dies with the client's server connection; none survives a gap. */
+  #serverLost(why: string): void {
+    const wasConnected = this.#connected;
+    this.#connected = false;
+    const open = this.#served.size + this.#called.size;
+    if (wasConnected && open > 0) {
+      this.#log?.warn({ server: this.#server, connections: open }, `nats transport: ${why}`);
+    }
+    for (const channel of [...this.#served.values(), ...this.#called.values()]) {
+      channel.lost(new Disconnected(`${why}; the connection to ${channel.peer} is lost`));
+    }
+  }
+
+  #disconnected(what: string, error: unknown): Disconnected {
+    const why = error instanceof Error ? error.message : String(error);
+    return new Disconnected(`${what} over ${this.#server}: ${why}`, { cause: error });
+  }
+}
+
+/**
+ * One virtual connection: publishes on `out` with `reply` = its own subject, receives what
+ * the transport routes to it, checks sequence numbers, and closes with a CLOSE message.
+ */
+class NatsChannel implements FrameLimitedChannel {
+  readonly maxFrame: number;
+  readonly #maxBody: number;
+  #sendSeq = 0;
+  #recvSeq = 0;
+  #onData: ((chunk: Buffer) => void) | undefined;
+  #onClose: ((error?: Error) => void) | undefined;
+  #early: Buffer[] | undefined;
+  #closed = false;
+  #closeError: Error | undefined;
+
+  constructor(
+    private readonly transport: NatsTransport,
+    private readonly out: string,
+    private readonly reply: string,
+    readonly peer: string,
+    maxPayload: number,
+    private readonly onGone: () => void,
+  ) {
+    this.#maxBody = maxPayload - ENVELOPE_BYTES;
+    this.maxFrame = frameLimitFor(maxPayload);
+  }
+
+  start(onData: (chunk: Buffer) => void, onClose: (error?: Error) => void): void {
+    this.#onData = onData;
+    this.#onClose = onClose;
+    const early = this.#early;
+    this.#early = undefined;
+    for (const chunk of early ?? []) {
+      if (this.#closed) break;
+      onData(chunk);
+    }
+    if (this.#closed) queueMicrotask(() => onClose(this.#closeError));
+  }
+
+  write(bytes: Buffer): void {
+    if (this.#closed) return;
+    for (let offset = 0; offset < bytes.length; offset += this.#maxBody) {
+      const length = Math.min(this.#maxBody, bytes.length - offset);
+      const message = encodeEnvelope(EnvelopeKind.DATA, this.#sendSeq, bytes, offset, length);
+      this.#sendSeq = (this.#sendSeq + 1) >>> 0;
+      const failed = this.transport.publish(this.out, message, this.reply);
+      if (failed) {
+        this.lost(failed);
+        return;
+      }
+    }
+  }
+
+  /** Bytes already written were published in order; CLOSE follows them. */
+  end(): void {
+    this.#finish(undefined, true);
+  }
+
+  destroy(): void {
+    this.#finish(undefined, true);
+  }
+
+  /** @internal A message for this connection. */
+  receive(envelope: Envelope): void {
+    if (this.#closed) return;
+    if (envelope.kind === EnvelopeKind.CLOSE) {
+      // Not sequence-checked: a refusal from a side that forgot the connection starts at 0.
+      const why = envelope.body.toString('utf8');
+      this.#finish(new Error(why === '' ? 'the peer closed the connection' : why), false);
+      return;
+    }
+    if (envelope.seq !== this.#recvSeq) {
+      this.lost(
+        new Disconnected(
+          `messages from ${this.peer} were lost (expected #${this.#recvSeq}, got #${envelope.seq})`,
+        ),
+        true,
+      );
+      return;
+    }
+    this.#recvSeq = (this.#recvSeq + 1) >>> 0;
+    if (envelope.body.length === 0) return;
+    if (this.#onData) this.#onData(envelope.body);
+    else (this.#early ??= []).push(Buffer.from(envelope.body));
+  }
+
+  /** @internal The peer is gone or the link broke; `tell` sends CLOSE if it may be alive. */
+  lost(error: Error, tell = false): void {
+    this.#finish(error, tell);
+  }
+
+  #finish(error: Error | undefined, tell: boolean): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeError = error;
+    if (tell && this.transport.connected) {
+      // No reply subject: a CLOSE is never answered, so a dead peer costs no 503 either.
+      this.transport.publish(
+        this.out,
+        encodeEnvelope(EnvelopeKind.CLOSE, this.#sendSeq, new Uint8Array(0)),
+        undefined,
+      );
+    }
+    this.#early = undefined;
+    this.onGone();
+    const onClose = this.#onClose;
+    if (onClose) queueMicrotask(() => onClose(error));
+  }
+}
+
+/** What {@link connectNats} returns: an open connection and how to talk about it. */
+export interface RuntimeNats {
+  readonly connection: NatsConnection;
+  /** The servers without credentials. */
+  readonly display: string;
+  readonly secrets: readonly string[];
+  /** Flushes and closes (bounded by 1 s). */
+  close(): Promise<void>;
+}
+
+/** Options of {@link connectNats}. */
+export interface ConnectNatsOptions {
+  servers?: string | readonly string[];
+  user?: string;
+  password?: string;
+  token?: string;
+  name?: string;
+  /** How long the first connection may take. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** The client pings the server this often (a frozen server is found in 3×). Default 1500 ms. */
+  pingIntervalMs?: number;
+}
+
+/**
+ * Opens the NATS connection a runtime uses for its transport and discovery: reconnects
+ * forever (every 250 ± 100 ms), notices a dead server within seconds. Credentials come from
+ * the options or NATS_USER / NATS_PASSWORD / NATS_TOKEN and never appear in errors.
+ */
+export async function connectNats(options: ConnectNatsOptions = {}): Promise<RuntimeNats> {
+  const resolved = resolveNatsOptions({
+    ...(options.servers === undefined ? {} : { servers: options.servers }),
+    ...(options.user === undefined ? {} : { user: options.user }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.name === undefined ? {} : { name: options.name }),
+  });
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      ...resolved.connect,
+      timeout: options.connectTimeoutMs ?? 5000,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      reconnectJitter: 100,
+      pingInterval: options.pingIntervalMs ?? 1500,
+      maxPingOut: 3,
+    });
+  } catch (error) {
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new Disconnected(
+      redactSecrets(`cannot connect to NATS at ${resolved.display} (${why})`, resolved.secrets),
+      { tier: 'nats' },
+    );
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    connection: nc,
+    display: resolved.display,
+    secrets: resolved.secrets,
+    close: () => {
+      closing ??= (async () => {
+        if (nc.isClosed()) return;
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => {
+          timer = setTimeout(() => r('late'), 1000);
+        });
+        // drain() flushes what is queued (CLOSE messages); it can stall while the server is away.
+        const drained = await Promise.race([
+          nc.drain().then(
+            () => 'ok' as const,
+            () => 'ok' as const,
+          ),
+          late,
+        ]);
+        clearTimeout(timer);
+        if (drained === 'late' && !nc.isClosed()) await nc.close().catch(() => {});
+      })();
+      return closing;
+    },
+  };
+}
