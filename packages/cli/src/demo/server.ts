@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Context } from '@andon/context';
-import { Runtime } from '@andon/runtime';
 import { TierLife } from '../lib/lifecycle.js';
-import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
+import type { ConnectOptions } from '../lib/options.js';
+import { startRuntime } from '../lib/start-runtime.js';
 import { describeError, error, READY, say, status } from '../lib/output.js';
 
 /** Options of `andon demo server`. */
@@ -19,8 +19,9 @@ export const STEP_MS = 100;
 
 /**
  * The backend's handler: streams 0..999, one every 100 ms, and looks at `ctx.isStopped()`
- * before each item, as Dynamo's demo backend does. A stop ends the stream normally (the
- * caller asked for it), so the caller sees a clean end rather than an error.
+ * before each step, as Dynamo's demo backend does, and again before sending what the step
+ * made: a graceful stop produces nothing new. A stop ends the stream normally (the caller
+ * asked for it), so the caller sees a clean end rather than an error.
  */
 export function countTo(count: number, ignoreStop = false) {
   return async function* generate(_request: unknown, ctx: Context): AsyncGenerator<number> {
@@ -33,6 +34,10 @@ export function countTo(count: number, ignoreStop = false) {
       // The simulated work is not interruptible, like a real engine step: the stop is seen
       // at the next check, which is what the demo shows.
       await delay(STEP_MS);
+      if (!ignoreStop && ctx.isStopped()) {
+        say(`Server: Cancelled at iteration ${i}`);
+        return;
+      }
       say(`Server: Sending iteration ${i}`);
       yield i;
     }
@@ -45,7 +50,7 @@ export function countTo(count: number, ignoreStop = false) {
  */
 export async function runServer(options: ServerOptions): Promise<number> {
   const life = new TierLife('server', options);
-  const rt = await Runtime.start(runtimeOptions(options));
+  const rt = await startRuntime(options);
   const done = life.shutdownOnStop(rt);
   const endpoint = rt.namespace(options.namespace).component('server').endpoint('generate');
   try {
