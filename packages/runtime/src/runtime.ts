@@ -576,14 +576,28 @@ async function openNats(
   options: RuntimeOptions,
 ): Promise<{ module: NatsModule; handle: RuntimeNats }> {
   const module = await import('./transports/nats.js');
-  const handle = await module.connectNats({
-    ...(options.natsUrl === undefined ? {} : { servers: options.natsUrl }),
-    ...(options.natsUser === undefined ? {} : { user: options.natsUser }),
-    ...(options.natsPassword === undefined ? {} : { password: options.natsPassword }),
-    ...(options.natsToken === undefined ? {} : { token: options.natsToken }),
-    name: `andon-${process.pid}`,
-  });
-  return { module, handle };
+  try {
+    const handle = await module.connectNats({
+      ...(options.natsUrl === undefined ? {} : { servers: options.natsUrl }),
+      ...(options.natsUser === undefined ? {} : { user: options.natsUser }),
+      ...(options.natsPassword === undefined ? {} : { password: options.natsPassword }),
+      ...(options.natsToken === undefined ? {} : { token: options.natsToken }),
+      name: `andon-${process.pid}`,
+    });
+    return { module, handle };
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    // Name the options as the caller spelled them.
+    const names: Record<string, string> = {
+      servers: 'natsUrl',
+      user: 'natsUser',
+      password: 'natsPassword',
+      token: 'natsToken',
+    };
+    throw new TypeError(
+      `Runtime.start: ${error.message.replace(/options\.(servers|user|password|token)\b/g, (_m, k: string) => `options.${names[k]}`)}`,
+    );
+  }
 }
 
 function isDiscovery(value: unknown): value is Discovery {

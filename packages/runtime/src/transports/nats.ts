@@ -451,9 +451,11 @@ class NatsChannel implements FrameLimitedChannel {
     this.#closeError = error;
     if (tell && this.transport.connected) {
       // No reply subject: a CLOSE is never answered, so a dead peer costs no 503 either.
+      // The body says why when this side found a fault (empty: an ordinary close).
+      const why = Buffer.from(error?.message ?? '', 'utf8');
       this.transport.publish(
         this.out,
-        encodeEnvelope(EnvelopeKind.CLOSE, this.#sendSeq, new Uint8Array(0)),
+        encodeEnvelope(EnvelopeKind.CLOSE, this.#sendSeq, why),
         undefined,
       );
     }

@@ -1,0 +1,484 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import type { Context } from '@andon/context';
+import {
+  BackendError,
+  Disconnected,
+  type Logger,
+  ProtocolError,
+  Runtime,
+  type RuntimeOptions,
+} from '@andon/runtime';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { decodeEnvelope, EnvelopeKind, encodeEnvelope } from '../src/transports/nats-envelope.js';
+import { FrameDecoder } from '../src/wire/decoder.js';
+import { FrameEncoder } from '../src/wire/encoder.js';
+import { FrameType } from '../src/wire/frame.js';
+import { encodeRequest } from '../src/wire/payloads.js';
+import { NatsNetwork } from './support/nats-network.js';
+import {
+  type NatsServer,
+  natsServerBinary,
+  startNatsServer,
+  stopAllNatsServers,
+} from './support/nats-server.js';
+import { HEARTBEAT_MS } from './support/peers.js';
+
+const bin = natsServerBinary();
+const ns = 'conf';
+
+afterAll(() => stopAllNatsServers());
+
+async function drain<T>(stream: AsyncIterable<T>, onItem?: (item: T, n: number) => void) {
+  const items: T[] = [];
+  try {
+    for await (const item of stream) {
+      items.push(item);
+      onItem?.(item, items.length);
+    }
+    return { items, error: undefined as unknown };
+  } catch (error) {
+    return { items, error };
+  }
+}
+
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > end) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Retries a one-item call until it succeeds (the server may still be coming back). */
+async function callUntilAnswered(rt: Runtime, component: string, body: unknown, ms = 10_000) {
+  const client = await rt.namespace(ns).component(component).endpoint('echo').client();
+  const deadline = Date.now() + ms;
+  try {
+    for (;;) {
+      let failure: unknown;
+      try {
+        await client.waitForInstances({ timeoutMs: 1000 });
+        const { items, error } = await drain(await client.generate(body));
+        if (!error) return items;
+        failure = error;
+      } catch (error) {
+        failure = error;
+      }
+      if (Date.now() > deadline) throw failure;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    client.close();
+  }
+}
+
+/** A Logger that keeps every line, to check what reaches the logs. */
+function captureLogger(lines: string[]): Logger {
+  const make = (bindings: Record<string, unknown>): Logger => {
+    const write = (level: string) => (object: object, message?: string) => {
+      lines.push(`${level} ${message ?? ''} ${JSON.stringify({ ...bindings, ...object })}`);
+    };
+    return {
+      debug: write('debug'),
+      info: write('info'),
+      warn: write('warn'),
+      error: write('error'),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  return make({});
+}
+
+describe.skipIf(!bin)('NATS transport', () => {
+  let server: NatsServer;
+  let net: NatsNetwork;
+  let rt: Runtime;
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+  });
+  afterEach(async () => {
+    await net?.close();
+  });
+
+  async function startNetwork(extra: RuntimeOptions = {}) {
+    net = new NatsNetwork(server.url, extra);
+    rt = await net.runtime();
+  }
+
+  it('two workers: round-robin alternates between them', async () => {
+    await startNetwork();
+    const a = await net.startPeer('server', { name: 'a' });
+    const b = await net.startPeer('server', { name: 'b' });
+    const client = await rt.namespace(ns).component('server').endpoint('echo').client();
+    await client.waitForInstances({ count: 2, timeoutMs: 10_000 });
+    const order: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const { items } = await drain(await client.roundRobin(i));
+      order.push((items[0] as { from: string }).from);
+    }
+    expect(order.filter((from) => from === 'a')).toHaveLength(4);
+    expect(order.filter((from) => from === 'b')).toHaveLength(4);
+    // Strict alternation: no instance gets two in a row.
+    for (let i = 1; i < order.length; i++) expect(order[i]).not.toBe(order[i - 1]);
+    expect(new Set(client.instanceIds())).toEqual(new Set([a.instanceId, b.instanceId]));
+  });
+
+  it('a worker SIGKILLed: its in-flight calls fail with Disconnected at once, its lease expires, calls go to the survivor', async () => {
+    await startNetwork();
+    const doomed = await net.startPeer('server', { name: 'doomed' });
+    await net.startPeer('server', { name: 'survivor' });
+    const hang = await rt.namespace(ns).component('server').endpoint('hang').client();
+    await hang.waitForInstances({ count: 2, timeoutMs: 10_000 });
+    // One awaiting call on each worker; the handlers write nothing.
+    const calls = await Promise.all([
+      hang.direct({}, doomed.instanceId),
+      hang.roundRobin({}),
+      hang.roundRobin({}),
+    ]);
+    const outcomes = calls.map((stream) => drain(stream));
+    await until(
+      () => doomed.events.some((e) => e.type === 'started' && e.endpoint === 'hang'),
+      5000,
+      'the doomed worker runs a call',
+    );
+    const t0 = performance.now();
+    await doomed.crash();
+    const first = await outcomes[0]!;
+    const failedAfter = performance.now() - t0;
+    expect(first.error).toBeInstanceOf(Disconnected);
+    expect(calls[0]!.context.reason?.kind).toBe('disconnect');
+    // Found by the next heartbeat's 503 (no responders), long before the lease lapses.
+    expect(failedAfter).toBeLessThan(2 * HEARTBEAT_MS + 500);
+    // The lease lapses within ~2 s (lease 1.5 s, swept every 250 ms).
+    await until(() => hang.instanceIds().length === 1, 4000, 'the lease expires');
+    expect(hang.instanceIds()).not.toContain(doomed.instanceId);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    // Calls on the survivor were not touched; new calls all go there.
+    const echo = await rt.namespace(ns).component('server').endpoint('echo').client();
+    await echo.waitForInstances();
+    for (let i = 0; i < 3; i++) {
+      const { items } = await drain(await echo.roundRobin(i));
+      expect((items[0] as { from: string }).from).toBe('survivor');
+    }
+    for (const stream of calls.slice(1)) stream.context.kill();
+    await Promise.all(outcomes);
+  });
+
+  it('a caller SIGKILLed while the handler awaits: the handler context is killed (kind disconnect) within about one heartbeat', async () => {
+    await startNetwork();
+    let handlerCtx: Context | undefined;
+    const served = await rt
+      .namespace(ns)
+      .component('server')
+      .endpoint('hang')
+      .serve(async (_request, ctx) => {
+        handlerCtx = ctx;
+        await new Promise(() => {});
+      });
+    const caller = await net.startPeer('caller', { endpoint: 'hang' });
+    await until(() => handlerCtx !== undefined, 5000, 'the handler runs');
+    const killed = new Promise<number>((resolve) =>
+      handlerCtx!.onKill(() => resolve(performance.now())),
+    );
+    const t0 = performance.now();
+    await caller.crash();
+    const at = await killed;
+    expect(handlerCtx!.reason?.kind).toBe('disconnect');
+    // The responder's PING after one idle heartbeat finds no subscriber (503).
+    expect(at - t0).toBeLessThan(1.5 * HEARTBEAT_MS + 400);
+    await served.stop();
+  });
+
+  it('a raw NATS peer can speak the documented mapping; a gap in sequence numbers ends the connection', async () => {
+    await startNetwork();
+    const served = await rt
+      .namespace(ns)
+      .component('raw')
+      .endpoint('echo')
+      .serve(async (request) => ({ echo: request }));
+    const address = served.instance.address;
+    expect(address).toMatch(/^andon\.v1\.rt\.[0-9a-f]+$/);
+    const nc = await connect({ servers: server.url });
+    try {
+      const inbox = 'test.raw.in.1';
+      const frames: Array<{ type: number; stream: number; payload: Buffer }> = [];
+      const closes: string[] = [];
+      const decoder = new FrameDecoder(
+        1 << 20,
+        (type, _flags, stream, payload) =>
+          frames.push({ type, stream, payload: Buffer.from(payload) }),
+        () => {},
+      );
+      let expected = 0;
+      nc.subscribe(inbox, {
+        callback: (_e, msg) => {
+          const envelope = decodeEnvelope(msg.data);
+          if (envelope.kind === EnvelopeKind.CLOSE) closes.push(envelope.body.toString());
+          else {
+            expect(envelope.seq).toBe(expected++);
+            expect(msg.reply).toBe(`${address}.raw-1`);
+            decoder.push(envelope.body);
+          }
+        },
+      });
+      let seq = 0;
+      const send = (bytes: Buffer, at = seq++) =>
+        nc.publish(`${address}.raw-1`, encodeEnvelope(EnvelopeKind.DATA, at, bytes), {
+          reply: inbox,
+        });
+      const encoder = new FrameEncoder();
+      const hello = {
+        magic: 'andon',
+        version: 1,
+        instance: 'raw',
+        heartbeatMs: 5000,
+        maxFrame: 1 << 20,
+      };
+      encoder.frame(FrameType.HELLO, 0, 0, JSON.stringify(hello));
+      encoder.frame(
+        FrameType.REQUEST,
+        0,
+        1,
+        encodeRequest({ endpoint: 'conf/raw/echo', id: 'r1', credit: 8 }, JSON.stringify('hi')),
+      );
+      send(encoder.take());
+      await until(() => frames.some((f) => f.type === FrameType.END), 3000, 'END');
+      expect(frames.map((f) => f.type)).toEqual([FrameType.WELCOME, FrameType.DATA, FrameType.END]);
+      expect(JSON.parse(frames[1]!.payload.toString())).toEqual({ echo: 'hi' });
+      // Skip a sequence number: the responder must drop the connection and say so.
+      encoder.frame(FrameType.PING, 0, 0, Buffer.alloc(8));
+      send(encoder.take(), seq + 1);
+      await until(() => closes.length > 0, 3000, 'CLOSE');
+      expect(closes[0]).toMatch(/lost/);
+    } finally {
+      await nc.close();
+      await served.stop();
+    }
+  });
+
+  it('after shutdown the runtime has closed its NATS connection', async () => {
+    await startNetwork();
+    await rt
+      .namespace(ns)
+      .component('x')
+      .endpoint('echo')
+      .serve(async (r) => r);
+    const transport = rt.transport as unknown as { connection: { isClosed(): boolean } };
+    expect(rt.transportName).toBe('nats');
+    expect(transport.connection.isClosed()).toBe(false);
+    await rt.shutdown({ graceMs: 0 });
+    expect(transport.connection.isClosed()).toBe(true);
+  });
+});
+
+describe.skipIf(!bin)('NATS transport: the server restarts', () => {
+  let server: NatsServer;
+  let net: NatsNetwork;
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+  });
+  afterEach(async () => {
+    await net?.close();
+  });
+
+  it('nats-server killed mid-stream: the stream fails with Disconnected, the handler is killed, new calls work after the restart', async () => {
+    net = new NatsNetwork(server.url);
+    const rt = await net.runtime();
+    const worker = await net.startPeer('server', { intervalMs: 20 });
+    const client = await rt.namespace(ns).component('server').endpoint('generate').client();
+    await client.waitForInstances({ timeoutMs: 10_000 });
+    let received = 0;
+    const stream = await client.generate({ count: 100_000 });
+    const outcome = drain(stream, () => {
+      received++;
+    });
+    await until(() => received >= 3, 5000, 'items flow');
+    const t0 = performance.now();
+    await server.kill();
+    const { error } = await outcome;
+    // Never a clean end, never a hang.
+    expect(error).toBeInstanceOf(Disconnected);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(stream.context.reason?.kind).toBe('disconnect');
+    const killed = await worker.waitFor((e) => e.type === 'killed', 3000, 'handler killed');
+    expect(killed.kind).toBe('disconnect');
+    // While the server is away, a call fails at once rather than hang.
+    const early = await client
+      .generate({ count: 3 })
+      .then((stream) => drain(stream))
+      .catch((error: unknown) => ({ error }));
+    expect(early.error).toBeInstanceOf(Disconnected);
+    await server.restart();
+    const items = await callUntilAnswered(rt, 'server', { back: true });
+    expect(items).toEqual([{ echo: { back: true }, from: 'server' }]);
+    // And streams flow again.
+    const again = await drain(await client.generate({ count: 3 }));
+    expect(again.error).toBeUndefined();
+    expect(again.items).toEqual([0, 1, 2]);
+  });
+});
+
+describe.skipIf(!bin)('NATS transport: max_payload 4096', () => {
+  let server: NatsServer;
+  let net: NatsNetwork;
+
+  beforeAll(async () => {
+    server = await startNatsServer({ maxPayload: 4096 });
+  });
+  afterEach(async () => {
+    await net?.close();
+  });
+
+  it('an item too large for the server fails only its stream, naming both sizes', async () => {
+    net = new NatsNetwork(server.url);
+    const responder = await net.runtime();
+    const caller = await net.runtime();
+    await responder
+      .namespace(ns)
+      .component('big')
+      .endpoint('make')
+      .serve(async function* (request: unknown) {
+        yield 'x'.repeat(Number(request));
+      });
+    const client = await caller.namespace(ns).component('big').endpoint('make').client();
+    await client.waitForInstances();
+    // Items near the limit cross; frames are never split across messages.
+    const fits = await drain(await client.generate(4000));
+    expect(fits.error).toBeUndefined();
+    expect((fits.items[0] as string).length).toBe(4000);
+    // Too large: only this stream fails, with both sizes in the message.
+    const slow = await caller.namespace(ns).component('big').endpoint('make').client();
+    const tooBig = await drain(await client.generate(5000));
+    expect(tooBig.error).toBeInstanceOf(BackendError);
+    expect((tooBig.error as Error).message).toMatch(/5002 bytes.*at most 4087 bytes/);
+    // The connection is intact: the next call on it works.
+    const after = await drain(await slow.generate(10));
+    expect(after.items).toEqual(['x'.repeat(10)]);
+    // A request body too large fails the call with ProtocolError naming both sizes.
+    const request = await drain(await client.generate('y'.repeat(5000) as unknown as number));
+    expect(request.error).toBeInstanceOf(ProtocolError);
+    expect((request.error as Error).message).toMatch(
+      /the request is \d+ bytes.*at most 4087 bytes/,
+    );
+    slow.close();
+  });
+});
+
+describe.skipIf(!bin)('NATS transport: credentials', () => {
+  const user = 'andon-user';
+  const password = 'hunter2-s3cret-pw';
+  let server: NatsServer;
+  const runtimes: Runtime[] = [];
+
+  beforeAll(async () => {
+    server = await startNatsServer({ user, password });
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    await Promise.all(runtimes.splice(0).map((r) => r.shutdown({ graceMs: 0 })));
+  });
+
+  it('user/password from options work, and never appear in errors, logs or warnings', async () => {
+    const lines: string[] = [];
+    const warnings: string[] = [];
+    const onWarning = (w: Error) =>
+      warnings.push(`${w.message} ${String((w as { detail?: unknown }).detail)}`);
+    process.on('warning', onWarning);
+    try {
+      const options: RuntimeOptions = {
+        transport: 'nats',
+        natsUrl: server.url,
+        natsUser: user,
+        natsPassword: password,
+        heartbeatMs: HEARTBEAT_MS,
+        logger: captureLogger(lines),
+      };
+      const a = await Runtime.start(options);
+      const b = await Runtime.start(options);
+      runtimes.push(a, b);
+      await a
+        .namespace(ns)
+        .component('secure')
+        .endpoint('echo')
+        .serve(async (r) => ({ echo: r }));
+      const client = await b.namespace(ns).component('secure').endpoint('echo').client();
+      await client.waitForInstances();
+      expect((await drain(await client.generate(1))).items).toEqual([{ echo: 1 }]);
+      // Wrong password: a clear Disconnected without the secret.
+      const wrong = await Runtime.start({
+        ...options,
+        natsPassword: `${password}-wrong`,
+      }).catch((e: unknown) => e);
+      expect(wrong).toBeInstanceOf(Disconnected);
+      expect(String((wrong as Error).message)).toMatch(
+        /cannot connect to NATS at nats:\/\/127\.0\.0\.1/,
+      );
+      expect(String((wrong as Error).message)).not.toContain(password);
+      expect(JSON.stringify(wrong)).not.toContain(password);
+      // Lose and regain the server so the runtimes log and warn about it.
+      await server.kill();
+      await until(() => lines.some((l) => /lost the connection/.test(l)), 3000, 'a log line');
+      await server.restart();
+      expect(await callUntilAnswered(b, 'secure', 2)).toEqual([{ echo: 2 }]);
+      expect(lines.length).toBeGreaterThan(0);
+      for (const text of [...lines, ...warnings]) expect(text).not.toContain(password);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('credentials from NATS_USER / NATS_PASSWORD and the URL from ANDON_NATS_URL work', async () => {
+    vi.stubEnv('ANDON_NATS_URL', server.url);
+    vi.stubEnv('NATS_USER', user);
+    vi.stubEnv('NATS_PASSWORD', password);
+    const a = await Runtime.start({ transport: 'nats', heartbeatMs: HEARTBEAT_MS });
+    const b = await Runtime.start({ transport: 'nats', heartbeatMs: HEARTBEAT_MS });
+    runtimes.push(a, b);
+    await a
+      .namespace(ns)
+      .component('env')
+      .endpoint('echo')
+      .serve(async (r) => ({ echo: r }));
+    const client = await b.namespace(ns).component('env').endpoint('echo').client();
+    await client.waitForInstances();
+    expect((await drain(await client.generate('env'))).items).toEqual([{ echo: 'env' }]);
+  });
+
+  it('bad NATS options are TypeErrors naming the option, before anything connects', async () => {
+    await expect(
+      Runtime.start({ transport: 'nats', natsUrl: 'http://127.0.0.1:1' }),
+    ).rejects.toThrow(TypeError);
+    await expect(
+      Runtime.start({ transport: 'nats', natsUrl: server.url, natsPassword: 'p' }),
+    ).rejects.toThrow(/options\.natsPassword needs options\.natsUser/);
+  });
+});
+
+describe('packaging', () => {
+  it('the root entry never loads the NATS client; @andon/runtime/nats exports the classes', async () => {
+    const require = createRequire(import.meta.url);
+    const entry = require.resolve('@andon/runtime');
+    // Follow static imports from the root entry: none may reach @nats-io.
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const [, spec] of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)) {
+        expect(spec, `${file} imports ${spec}`).not.toMatch(/^@nats-io\//);
+        if (spec!.startsWith('.')) visit(resolve(dirname(file), spec!));
+      }
+    };
+    visit(entry);
+    expect([...seen].some((f) => f.endsWith(join('dist', 'runtime.js')))).toBe(true);
+    const nats = await import('@andon/runtime/nats');
+    expect(typeof nats.NatsTransport).toBe('function');
+    expect(typeof nats.NatsDiscovery.connect).toBe('function');
+    expect(typeof nats.connectNats).toBe('function');
+  });
+});
