@@ -245,6 +245,9 @@ export class Runtime {
         // Borrowed: discovery and transport share the runtime's one NATS connection.
         discovery = await nats!.module.NatsDiscovery.connect({
           connection: nats!.handle.connection,
+          // Its warnings (already free of credentials) go where the runtime logs.
+          onWarning: (warning) =>
+            log.warn({ discovery: 'nats', code: warning.code }, warning.message),
         });
       else {
         discovery = discoveryChoice;
