@@ -8,25 +8,31 @@
 // Configurations: raw-nats (the baseline of BASELINES.md: nats-server as the middle, 3
 // processes), raw-nats-relay (a relay process as the middle: client → nats → relay → nats
 // → backend, the like-for-like baseline for andon's 3-tier route, whose middle is a process
-// too), raw-tcp (the floor of bench/runtime), then andon over NATS and andon over TCP once
-// those exist: add them to CONFIGS. Ratios are reported against raw-nats (p50VsRawNats),
-// raw-nats-relay (p50VsRawNatsRelay) and raw-tcp.
-// Request/reply throughput with 100 in flight runs after the harness, per NATS config.
+// too), raw-tcp (the floor of bench/runtime), andon-nats (andon's runtime over its NATS
+// transport and NATS discovery, ./andon-nats) and andon-tcp (../runtime/andon). Ratios are
+// reported against raw-nats (p50VsRawNats), raw-nats-relay (p50VsRawNatsRelay) and raw-tcp;
+// `andonVsRawNats` sums up the comparisons for andon-nats.
+// Request/response throughput with 100 in flight runs after the harness: raw NATS
+// request/reply, then andon calls (REQUEST, one DATA, END) over NATS and over TCP.
 //
 // Environment: the harness's ANDON_BENCH_TRIALS, _WARMUP, _BLOCK, _ROUTES, _TP_ITEMS,
 // _TP_STREAMS, _TP_STREAM_ITEMS, _TP_RUNS (see bench/runtime/run.mjs), plus
 //   ANDON_BENCH_RR_INFLIGHT   requests in flight for request/reply (100)
 //   ANDON_BENCH_RR_MS         request/reply duration in ms (3000)
 import { cpus } from 'node:os';
+import andonTcp from '../runtime/andon/config.mjs';
 import { runBenchmark } from '../runtime/harness.mjs';
 import rawTcp from '../runtime/raw-tcp/config.mjs';
+import andonNats from './andon-nats/config.mjs';
+import { andonRequestReply } from './andon-request-reply.mjs';
 import { startNatsServer } from './lib/nats-server.mjs';
 import rawNats from './raw-nats/config.mjs';
 import rawNatsRelay from './raw-nats-relay/config.mjs';
 import { requestReply } from './request-reply.mjs';
 
-const CONFIGS = [rawNats, rawNatsRelay, rawTcp];
+const CONFIGS = [rawNats, rawNatsRelay, rawTcp, andonNats, andonTcp];
 const REQUEST_REPLY = [rawNats];
+const ANDON_REQUEST_REPLY = ['nats', 'tcp'];
 
 function intFromEnv(name, fallback) {
   const raw = process.env[name];
@@ -78,6 +84,35 @@ try {
     log(`request/reply: ${config.name}, ${rr.inFlight} in flight`);
     requestReplyResults[config.name] = await requestReply(config, { natsUrl: server.url, ...rr });
   }
+  for (const transport of ANDON_REQUEST_REPLY) {
+    log(`request/response: andon-${transport}, ${rr.inFlight} in flight`);
+    requestReplyResults[`andon-${transport}`] = await andonRequestReply(transport, {
+      natsUrl: server.url,
+      ...rr,
+    });
+  }
+  const rawRate = requestReplyResults['raw-nats']?.requestsPerSec;
+  for (const row of Object.values(requestReplyResults)) {
+    if (rawRate) row.rateVsRawNats = Math.round((row.requestsPerSec / rawRate) * 100) / 100;
+  }
+  // The headline: andon over NATS against raw NATS, route by route. On the 'middle' route
+  // raw-nats-relay is the like-for-like baseline (a process in the middle, as andon has);
+  // raw-nats there has nats-server alone in the middle, one process fewer.
+  const andonVsRawNats = {};
+  for (const [route, rows] of Object.entries(results.cancelLatency)) {
+    const a = rows['andon-nats'];
+    if (!a) continue;
+    andonVsRawNats[route] = {
+      andonNatsP50Us: a.p50Us,
+      andonNatsP99Us: a.p99Us,
+      p50VsRawNats: a.p50VsRawNats,
+      p99VsRawNats: a.p99VsRawNats,
+      ...(a.p50VsRawNatsRelay === undefined
+        ? {}
+        : { p50VsRawNatsRelay: a.p50VsRawNatsRelay, p99VsRawNatsRelay: a.p99VsRawNatsRelay }),
+      itemsAfterStopPerCancel: a.itemsAfterStopPerCancel,
+    };
+  }
   const document = {
     benchmark: 'nats',
     date: new Date().toISOString(),
@@ -86,6 +121,7 @@ try {
     configurations: CONFIGS.map((c) => ({ name: c.name, description: c.description })),
     ...results,
     requestReply: requestReplyResults,
+    andonVsRawNats,
     seconds: Math.round((Date.now() - started) / 1000),
   };
   process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);

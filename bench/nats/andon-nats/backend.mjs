@@ -1,0 +1,43 @@
+// andon-over-NATS backend tier: one 32-byte binary item every ~1 ms until stopped (cancel
+// trials), or `items` items as fast as credit allows (throughput trials); plus `echo` for
+// the request/response measure.
+import { now, report } from '../../runtime/tier.mjs';
+import { newNamespace, startRuntime } from './common.mjs';
+
+const PAYLOAD = new Uint8Array(32).fill(7);
+const KEEP = 16;
+const ns = newNamespace();
+const rt = await startRuntime();
+const backend = rt.namespace(ns).component('backend');
+
+await backend.endpoint('generate').serve(async function* (request, ctx) {
+  if (request.mode === 'throughput') {
+    for (let i = 0; i < request.items && !ctx.isStopped(); i++) yield PAYLOAD;
+    return;
+  }
+  let tObs;
+  ctx.onStop(() => {
+    tObs = now();
+  });
+  const producedAt = [];
+  try {
+    while (!ctx.isStopped()) {
+      producedAt.push(now());
+      if (producedAt.length > KEEP) producedAt.shift();
+      yield PAYLOAD;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  } finally {
+    if (tObs !== undefined) {
+      report({
+        type: 'observed',
+        trial: request.trial,
+        tObs: String(tObs),
+        producedAt: producedAt.map(String),
+      });
+    }
+  }
+});
+await backend.endpoint('echo').serve((request) => request);
+
+report({ type: 'ready', address: ns });
