@@ -1,9 +1,13 @@
 import { Command } from 'commander';
 import { registerDemo } from './commands/demo.js';
+import { registerFrontend } from './commands/frontend.js';
+import { registerRouter } from './commands/router.js';
+import { registerServe } from './commands/serve.js';
+import { registerWorker } from './commands/worker.js';
 
 /**
  * The `andon` command line. Each command registers itself from its own module under
- * `commands/`; `serve`, `frontend` and `worker` join here as they land.
+ * `commands/`.
  */
 export function buildProgram(): Command {
   const program = new Command('andon')
@@ -11,6 +15,10 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)');
+  registerServe(program);
+  registerFrontend(program);
+  registerWorker(program);
+  registerRouter(program);
   registerDemo(program);
   return program;
 }

@@ -3,15 +3,8 @@ import { type ClientOptions, runClient } from '../demo/client.js';
 import { runMiddle } from '../demo/middle.js';
 import { runDemo } from '../demo/orchestrate.js';
 import { runServer } from '../demo/server.js';
+import { exitWith } from '../lib/action.js';
 import { addConnectOptions, parseMs, parseName } from '../lib/options.js';
-
-/** Runs an action and hands its exit code to the process, without cutting output short. */
-type Run<T> = (options: T) => Promise<number>;
-function exitWith<T>(run: Run<T>): (options: T) => Promise<void> {
-  return async (options) => {
-    process.exitCode = await run(options);
-  };
-}
 
 // Set by the orchestrator on the tiers it starts; not for people.
 const exitWithParent = () =>
@@ -80,7 +73,7 @@ export function registerDemo(program: Command): void {
     .addOption(grace())
     .addOption(exitWithParent())
     .addOption(ignoreStop())
-    .action(exitWith(runServer));
+    .action(exitWith(runServer, 'demo server'));
 
   addConnectOptions(
     demo
@@ -91,7 +84,7 @@ export function registerDemo(program: Command): void {
   )
     .addOption(grace())
     .addOption(exitWithParent())
-    .action(exitWith(runMiddle));
+    .action(exitWith(runMiddle, 'demo middle'));
 
   addConnectOptions(
     demo
@@ -107,8 +100,10 @@ export function registerDemo(program: Command): void {
     )
     .addOption(exitWithParent())
     .action(
-      exitWith(({ wait, ...rest }: Omit<ClientOptions, 'waitMs'> & { wait: number }) =>
-        runClient({ ...rest, waitMs: wait }),
+      exitWith(
+        ({ wait, ...rest }: Omit<ClientOptions, 'waitMs'> & { wait: number }) =>
+          runClient({ ...rest, waitMs: wait }),
+        'demo client',
       ),
     );
 }

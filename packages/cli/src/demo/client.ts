@@ -2,7 +2,7 @@ import { Context, isCancelledError, race } from '@andon/context/node';
 import { Runtime } from '@andon/runtime';
 import { exitCode, exitOnSecondSignal, stopWhenParentGoes } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
-import { describeError, error, say, status } from '../lib/output.js';
+import { describeError, error, say, status, statusPrefix } from '../lib/output.js';
 
 /** Options of `andon demo client`. */
 export interface ClientOptions extends ConnectOptions {
@@ -23,7 +23,7 @@ export const STOP_AFTER = 3;
  */
 export async function runClient(options: ClientOptions): Promise<number> {
   const session = new Context();
-  exitOnSecondSignal(session, 'client');
+  exitOnSecondSignal(session, statusPrefix('client'));
   const unwatchParent = options.exitWithParent ? stopWhenParentGoes(session) : () => {};
   const rt = await Runtime.start(runtimeOptions(options));
   try {

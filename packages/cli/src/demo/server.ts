@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Context } from '@andon/context';
+import { Runtime } from '@andon/runtime';
 import { TierLife } from '../lib/lifecycle.js';
-import type { ConnectOptions } from '../lib/options.js';
-import { startRuntime } from '../lib/start-runtime.js';
+import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
 import { describeError, error, READY, say, status } from '../lib/output.js';
 
 /** Options of `andon demo server`. */
@@ -50,7 +50,7 @@ export function countTo(count: number, ignoreStop = false) {
  */
 export async function runServer(options: ServerOptions): Promise<number> {
   const life = new TierLife('server', options);
-  const rt = await startRuntime(options);
+  const rt = await Runtime.start(runtimeOptions(options));
   const done = life.shutdownOnStop(rt);
   const endpoint = rt.namespace(options.namespace).component('server').endpoint('generate');
   try {

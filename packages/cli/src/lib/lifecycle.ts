@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import { type CancelReason, Context, stopOnSignals } from '@andon/context/node';
 import type { Runtime } from '@andon/runtime';
-import { status } from './output.js';
+import { note, statusPrefix } from './output.js';
 
 /** Options of {@link TierLife}. */
 export interface LifeOptions {
@@ -9,6 +9,8 @@ export interface LifeOptions {
   graceMs: number;
   /** Treat stdin closing like a first signal, so a tier never outlives the process that started it. */
   exitWithParent?: boolean;
+  /** Prefix of the status lines; default the demo tier's (`andon demo <tier>: `). */
+  prefix?: string;
 }
 
 /**
@@ -20,13 +22,15 @@ export interface LifeOptions {
 export class TierLife {
   /** Stopped when the tier should shut down; killed when it should exit now. */
   readonly context = new Context();
+  readonly prefix: string;
   #unwatchParent: () => void = () => {};
 
   constructor(
     readonly tier: string,
     readonly options: LifeOptions,
   ) {
-    exitOnSecondSignal(this.context, tier);
+    this.prefix = options.prefix ?? statusPrefix(tier);
+    exitOnSecondSignal(this.context, this.prefix);
     if (options.exitWithParent) this.#unwatchParent = stopWhenParentGoes(this.context);
   }
 
@@ -34,13 +38,26 @@ export class TierLife {
    * Waits for the first signal, then shuts `rt` down gracefully. Resolves with the exit
    * code (0) once the runtime has closed everything.
    */
-  async shutdownOnStop(rt: Runtime): Promise<number> {
+  shutdownOnStop(rt: Runtime): Promise<number> {
+    return this.closeOnStop(() => rt.shutdown({ graceMs: this.options.graceMs }));
+  }
+
+  /**
+   * Waits for the first signal (or {@link TierLife.context} being stopped for another
+   * reason, such as a failed startup), then runs `close`. Resolves with the exit code (0)
+   * once `close` is done; a caller that stopped the context because of a failure returns
+   * its own code after awaiting this.
+   */
+  async closeOnStop(close: () => Promise<void>): Promise<number> {
     await this.context.stopped();
     const why = this.context.reason?.message ?? 'stopped';
-    status(this.tier, `${why}; shutting down (grace ${this.options.graceMs} ms)`);
-    await rt.shutdown({ graceMs: this.options.graceMs });
-    status(this.tier, 'shut down');
-    this.#release();
+    note(this.prefix, `${why}; shutting down (grace ${this.options.graceMs} ms)`);
+    try {
+      await close();
+    } finally {
+      this.#release();
+    }
+    note(this.prefix, 'shut down');
     return 0;
   }
 
@@ -70,13 +87,13 @@ export function stopWhenParentGoes(ctx: Context): () => void {
 }
 
 /**
- * Ties `ctx` to SIGINT and SIGTERM: the first stops it, the second exits the process at once
+ * Ties `ctx` to SIGINT and SIGTERM (status lines start with `prefix`): the first stops it, the second exits the process at once
  * (the context keeps the first reason, so the exit code names the first signal).
  */
-export function exitOnSecondSignal(ctx: Context, tier: string): void {
+export function exitOnSecondSignal(ctx: Context, prefix: string): void {
   stopOnSignals(ctx);
   ctx.onKill((reason) => {
-    status(tier, 'second signal: exiting now');
+    note(prefix, 'second signal: exiting now');
     process.exit(exitCode(reason));
   });
 }

@@ -1,34 +1,70 @@
 import { checkName, type RuntimeOptions } from '@andon/runtime';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 
-/** The options every demo tier takes to find the others. */
+/** The options every tier takes to find the others. */
 export interface ConnectOptions {
   /** Directory for file discovery; the runtime's default when absent. */
   discoveryDir?: string;
-  /** Namespace of the demo's endpoints. */
+  /** Namespace of the endpoints. */
   namespace: string;
+  /** NATS server URL: NATS transport and discovery instead of TCP and files. */
+  nats?: string;
+  /** Address a serving tier's TCP transport listens on; the runtime's default when absent. */
+  host?: string;
 }
 
 /**
- * Adds the options that say how a tier reaches its peers. The NATS transport adds
- * `--nats <url>` here, and {@link runtimeOptions} maps it; every demo command picks it up.
+ * Adds the options that say how a tier reaches its peers; {@link runtimeOptions} maps them.
+ * `namespace` is the default namespace (`demo` for the demo tiers, `andon` for the server's).
  */
-export function addConnectOptions(command: Command): Command {
+export function addConnectOptions(command: Command, namespace = 'demo'): Command {
   return command
     .option(
       '--discovery-dir <dir>',
       'directory shared by the tiers for file discovery (default: $ANDON_DISCOVERY_DIR or <tmp>/andon-discovery)',
     )
-    .option('--namespace <name>', 'namespace of the demo endpoints', parseName, 'demo');
+    .option('--namespace <name>', 'namespace of the endpoints', parseName, namespace)
+    .addOption(
+      new Option(
+        '--nats <url>',
+        'use NATS (transport and discovery) at this server instead of TCP and a discovery directory',
+      )
+        .argParser(parseNatsUrl)
+        .conflicts('discoveryDir'),
+    );
 }
 
-/** The Runtime.start options for a tier started with {@link ConnectOptions}. */
+/**
+ * The Runtime.start options for a tier started with {@link ConnectOptions}: TCP and file
+ * discovery, or with `--nats` the NATS transport and discovery (credentials may sit in the
+ * URL; the runtime keeps them out of its logs).
+ */
 export function runtimeOptions(options: ConnectOptions): RuntimeOptions {
+  if (options.nats !== undefined) {
+    return { transport: 'nats', discovery: 'nats', natsUrl: options.nats };
+  }
   return {
     transport: 'tcp',
     discovery: 'file',
+    ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.discoveryDir === undefined ? {} : { discoveryDir: options.discoveryDir }),
   };
+}
+
+/** Commander parser: a nats:// or tls:// URL (credentials may be embedded). */
+export function parseNatsUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected a URL such as nats://127.0.0.1:4222');
+  }
+  if (url.protocol !== 'nats:' && url.protocol !== 'tls:') {
+    throw new InvalidArgumentError(
+      `expected a nats:// or tls:// URL, got ${url.protocol}// (e.g. nats://127.0.0.1:4222)`,
+    );
+  }
+  return value;
 }
 
 /** Commander parser: a namespace the runtime accepts, checked before anything starts. */
@@ -49,4 +85,41 @@ export function parseMs(min: number): (value: string) => number {
     }
     return ms;
   };
+}
+
+/** Commander parser: a whole number in `min..max`. */
+export function parseInteger(
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+      throw new InvalidArgumentError(`expected a whole number ${range}`);
+    }
+    return n;
+  };
+}
+
+/** Commander parser: a number (fractions allowed) at least `min`. */
+export function parseNumber(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min) {
+      throw new InvalidArgumentError(`expected a number >= ${min}`);
+    }
+    return n;
+  };
+}
+
+/** Commander parser: a TCP port; 0 asks the OS for a free one. */
+export const parsePort = parseInteger(0, 65535);
+
+/** Commander parser: a host name or address to listen on. */
+export function parseHost(value: string): string {
+  if (value.trim() === '' || /\s|\/|:\/\//.test(value)) {
+    throw new InvalidArgumentError('expected a host name or IP address, such as 127.0.0.1');
+  }
+  return value;
 }

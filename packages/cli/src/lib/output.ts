@@ -11,9 +11,19 @@ export function statusPrefix(tier: string): string {
   return `andon demo ${tier}: `;
 }
 
+/** The prefix of every status line a command other than the demo's writes: `andon worker: `. */
+export function commandPrefix(command: string): string {
+  return `andon ${command}: `;
+}
+
 /** Prints a routine status line (startup, shutdown) on stderr. */
 export function status(tier: string, message: string): void {
-  process.stderr.write(`${statusPrefix(tier)}${message}\n`);
+  note(statusPrefix(tier), message);
+}
+
+/** Prints `message` on stderr after `prefix` (see {@link statusPrefix}, {@link commandPrefix}). */
+export function note(prefix: string, message: string): void {
+  process.stderr.write(`${prefix}${message}\n`);
 }
 
 /** What follows the prefix on a status line that reports a failure. */

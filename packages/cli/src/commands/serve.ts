@@ -1,0 +1,53 @@
+import { type Command, Option } from 'commander';
+import { exitWith } from '../lib/action.js';
+import { parseInteger, parseMs, parseNatsUrl } from '../lib/options.js';
+import { graceOption, hostOption, portOption } from '../lib/tier-options.js';
+import { addEngineOptions } from '../serve/engine-options.js';
+import { runServe, type ServeOptions } from '../serve/serve.js';
+
+/** Registers `andon serve`: front end and engine in one command. */
+export function registerServe(program: Command): void {
+  const serve = program
+    .command('serve')
+    .description(
+      'run the OpenAI-compatible server with a simulated engine: one process, or --workers N worker processes behind it; prints the URL',
+    )
+    .addOption(hostOption('address the HTTP server listens on'))
+    .addOption(portOption('port the HTTP server listens on'))
+    .option(
+      '--workers <n>',
+      'run the engine in this many `andon worker` processes (TCP, a temporary discovery directory) instead of in-process',
+      parseInteger(1, 64),
+    )
+    .addOption(
+      new Option('--nats <url>', 'with --workers: connect them over NATS at this server').argParser(
+        parseNatsUrl,
+      ),
+    )
+    .option(
+      '--startup-timeout <ms>',
+      'with --workers: fail unless they are ready within this long',
+      parseMs(1),
+      15_000,
+    )
+    .option(
+      '--kill-after <ms>',
+      'with --workers: on shutdown, SIGKILL a worker this long after SIGTERM',
+      parseMs(1),
+      5_000,
+    );
+  addEngineOptions(serve)
+    .addOption(
+      graceOption('on the first signal, how long cancelled requests get to wind down', 2000),
+    )
+    .action(
+      exitWith((options: ServeOptions) => {
+        if (options.nats !== undefined && options.workers === undefined) {
+          serve.error(
+            "error: option '--nats <url>' needs --workers <n> (the in-process engine needs no transport)",
+          );
+        }
+        return runServe(options);
+      }, 'serve'),
+    );
+}

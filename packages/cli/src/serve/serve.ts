@@ -1,0 +1,156 @@
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { race } from '@andon/context';
+import { Runtime } from '@andon/runtime';
+import { type OpenAIServer, ServerMetrics, SimulatedEngine } from '@andon/server';
+import { describeEnding } from '../demo/tier-process.js';
+import { TierLife } from '../lib/lifecycle.js';
+import { runtimeOptions } from '../lib/options.js';
+import { commandPrefix, describeError, ERROR, note, say } from '../lib/output.js';
+import { ENGINE } from './endpoints.js';
+import { type EngineFlags, engineArgs, engineOptions, withSeed } from './engine-options.js';
+import { type HttpFlags, httpServer, openFrontEnd, tryItLine } from './front-end.js';
+import { WorkerPool } from './worker-pool.js';
+
+/** Options of `andon serve`. */
+export interface ServeOptions extends EngineFlags, HttpFlags {
+  /** Run the engines in this many `andon worker` child processes; in-process when absent. */
+  workers?: number;
+  /** With `workers`: NATS instead of TCP and a temporary discovery directory. */
+  nats?: string;
+  /** With `workers`: how long they may take to be ready. */
+  startupTimeout: number;
+  /** With `workers`: SIGKILL a worker this long after SIGTERM. */
+  killAfter: number;
+  graceMs: number;
+}
+
+const PREFIX = commandPrefix('serve');
+// The workers' namespace: private to this run (its own discovery directory), so fixed.
+const NAMESPACE = 'andon';
+
+/**
+ * `andon serve`: the front end and the engine in one command. By default one process (the
+ * engine in-process); with `--workers N`, N `andon worker` child processes behind an
+ * in-process front end, over TCP and a fresh temporary discovery directory. Prints the URL
+ * on stdout. The first SIGINT or SIGTERM closes everything (workers and directory too); a
+ * second exits at once, killing the workers.
+ */
+export function runServe(options: ServeOptions): Promise<number> {
+  const life = new TierLife('serve', { graceMs: options.graceMs, prefix: PREFIX });
+  return options.workers === undefined
+    ? runEmbedded(options, life)
+    : runWithWorkers(options, options.workers, life);
+}
+
+async function runEmbedded(options: ServeOptions, life: TierLife): Promise<number> {
+  // createEmbeddedServer's wiring, with the engine behind withSeed (it has no hook for that).
+  const engine = new SimulatedEngine(engineOptions(options));
+  const metrics = new ServerMetrics();
+  const observation = metrics.observeEngine(engine);
+  const server = httpServer(withSeed(engine, options.seed), { ...options, metrics });
+  const done = life.closeOnStop(async () => {
+    await server.close();
+    engine.close();
+    observation.dispose();
+  });
+  return listenOrFail(server, life, done, `embedded engine, ${engine.slots} slots`);
+}
+
+async function runWithWorkers(
+  options: ServeOptions,
+  count: number,
+  life: TierLife,
+): Promise<number> {
+  const dir =
+    options.nats === undefined ? await mkdtemp(join(tmpdir(), 'andon-serve-')) : undefined;
+  let lost: string | undefined;
+  const pool = new WorkerPool({
+    count,
+    args: [
+      '--namespace',
+      NAMESPACE,
+      ...(dir === undefined ? ['--nats', options.nats!] : ['--discovery-dir', dir]),
+      '--metrics-port',
+      '0',
+      '--grace-ms',
+      String(options.graceMs),
+      '--exit-with-parent',
+      ...engineArgs(options),
+    ],
+    startupMs: options.startupTimeout,
+    lost: (name, ending) => {
+      // No silent degradation: the user asked for N workers.
+      lost ??= `${name} ${describeEnding(ending)}`;
+      note(PREFIX, `${ERROR}${lost}`);
+      life.context.stop(`${name} is gone`);
+    },
+  });
+  // A second signal exits at once (process.exit): nothing async runs then, so the workers
+  // are killed and the directory removed synchronously on the way out.
+  const onExit = () => {
+    pool.killNow();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', onExit);
+  let rt: Runtime | undefined;
+  let server: OpenAIServer | undefined;
+  const done = life.closeOnStop(async () => {
+    await server?.close();
+    await rt?.shutdown({ graceMs: 0 });
+    await pool.stop(options.killAfter);
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    process.off('exit', onExit);
+  });
+  try {
+    // Their ready lines (instance id, metrics URL) are relayed on stderr as they come.
+    await race(pool.ready, life.context);
+    rt = await Runtime.start(
+      runtimeOptions({
+        namespace: NAMESPACE,
+        ...(dir === undefined ? { nats: options.nats! } : { discoveryDir: dir }),
+      }),
+    );
+    server = await openFrontEnd(rt, {
+      ...options,
+      namespace: NAMESPACE,
+      component: ENGINE,
+      minWorkers: count,
+      wait: options.startupTimeout,
+      context: life.context,
+      prefix: PREFIX,
+    });
+  } catch (failure) {
+    return fail(life, done, failure);
+  }
+  const code = await listenOrFail(server, life, done, `${count} worker processes`);
+  return lost === undefined ? code : 1;
+}
+
+/** Listens, prints the URL, and serves until stopped; resolves with the exit code. */
+async function listenOrFail(
+  server: OpenAIServer,
+  life: TierLife,
+  done: Promise<number>,
+  what: string,
+): Promise<number> {
+  try {
+    const url = await server.listen();
+    say(url);
+    note(PREFIX, `${what}; ${tryItLine(url)}`);
+  } catch (failure) {
+    return fail(life, done, failure);
+  }
+  return done;
+}
+
+async function fail(life: TierLife, done: Promise<number>, failure: unknown): Promise<number> {
+  // A signal during startup cuts the wait short; the shutdown is already under way.
+  if (life.context.isStopped()) return done;
+  note(PREFIX, `${ERROR}cannot start: ${describeError(failure)}`);
+  life.context.stop('startup failed');
+  await done;
+  return 1;
+}
