@@ -1,0 +1,83 @@
+import { readdir } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { Cli, processesMentioning } from './support/cli.js';
+import { expectCancelledOnWorker } from './support/metrics.js';
+import { rawStream, sdk, streamAndAbort, streamToEnd } from './support/openai.js';
+import { EXIT_MS, FAST, perTestDir, urlOf, workerMetrics } from './support/serve.js';
+
+const dir = perTestDir();
+
+/** A short stream through the SDK ends normally, and the raw SSE body ends with [DONE]. */
+async function expectNormalStream(url: string): Promise<void> {
+  const client = sdk(url);
+  const models = await client.models.list();
+  expect(models.data.map((m) => m.id)).toEqual(['andon-sim']);
+  const { text, finish, chunks } = await streamToEnd(client, 12);
+  expect(finish).toBe('length');
+  expect(chunks).toBeGreaterThan(1);
+  expect(text.length).toBeGreaterThan(0);
+  const raw = await rawStream(url);
+  expect(raw.trimEnd().endsWith('data: [DONE]')).toBe(true);
+}
+
+describe('andon serve (embedded)', () => {
+  it('prints a URL the openai SDK can use; an aborted stream stops the engine; SIGINT exits 0', async () => {
+    const serve = new Cli(['serve', ...FAST], { TMPDIR: dir() });
+    const url = await urlOf(serve);
+    expect(serve.stdout).toEqual([url]);
+    await expectNormalStream(url);
+
+    expect(await streamAndAbort(sdk(url))).toBe(5);
+    // In one process the front end's /metrics carries the engine's series too.
+    await expectCancelledOnWorker([`${url}/metrics`], url);
+
+    serve.child.kill('SIGINT');
+    expect(await serve.exit(EXIT_MS), serve.transcript).toEqual({ code: 0, signal: null });
+    expect(serve.stderr).toContain('andon serve: shut down');
+  });
+});
+
+describe('andon serve --workers 2', () => {
+  it('serves through worker processes; an SDK abort is cancelled on a worker; Ctrl-C leaves nothing behind', async () => {
+    const serve = new Cli(['serve', '--workers', '2', ...FAST], { TMPDIR: dir() });
+    const url = await urlOf(serve);
+    const workers = workerMetrics(serve);
+    expect(workers, serve.transcript).toHaveLength(2);
+    expect(processesMentioning(dir(), 'worker'), 'two worker processes').toHaveLength(2);
+    await expectNormalStream(url);
+
+    expect(await streamAndAbort(sdk(url))).toBe(5);
+    await expectCancelledOnWorker(workers, url);
+
+    serve.child.kill('SIGINT');
+    expect(await serve.exit(EXIT_MS), serve.transcript).toEqual({ code: 0, signal: null });
+    expect(processesMentioning(dir())).toEqual([]);
+    // Its temporary discovery directory was made under TMPDIR, and is gone.
+    expect(await readdir(dir())).toEqual([]);
+  });
+
+  it('a second signal exits at once (130) and still takes the workers and the directory with it', async () => {
+    const serve = new Cli(['serve', '--workers', '1', ...FAST], { TMPDIR: dir() });
+    await urlOf(serve);
+    serve.child.kill('SIGINT');
+    serve.child.kill('SIGINT');
+    expect(await serve.exit(EXIT_MS), serve.transcript).toEqual({ code: 130, signal: null });
+    // The worker got SIGKILL on the way out; give the kernel a moment to reap it.
+    for (let i = 0; i < 100 && processesMentioning(dir()).length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(processesMentioning(dir())).toEqual([]);
+    expect(await readdir(dir())).toEqual([]);
+  });
+
+  it('a worker that dies ends serve with a clear error (exit 1), and the rest is cleaned up', async () => {
+    const serve = new Cli(['serve', '--workers', '2', ...FAST], { TMPDIR: dir() });
+    await urlOf(serve);
+    const [victim] = processesMentioning(dir(), 'worker');
+    process.kill(victim!, 'SIGKILL');
+    expect(await serve.exit(EXIT_MS), serve.transcript).toEqual({ code: 1, signal: null });
+    expect(serve.stderr.join('\n')).toMatch(/andon serve: error: worker \d was killed by SIGKILL/);
+    expect(processesMentioning(dir())).toEqual([]);
+    expect(await readdir(dir())).toEqual([]);
+  });
+});
