@@ -15,7 +15,9 @@ import { ABANDON_SUFFIX, clockSince, onCommand, processArgs, report } from './co
 
 const { baseNs } = processArgs();
 const now = clockSince(baseNs);
-const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+// A fresh keep-alive agent per phase: a socket left idle while the worker drains between
+// phases can be closed by the server just as it is reused (ECONNRESET, seen once).
+let agent;
 
 function oneRequest(url, id, body, abandonAfter, inFlight) {
   return new Promise((resolve) => {
@@ -92,6 +94,7 @@ function oneRequest(url, id, body, abandonAfter, inFlight) {
 
 async function runPhase(phase) {
   const { url, tag, clients, durationMs, drainCapMs, abandonAfter, maxTokens } = phase;
+  agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   const start = now();
   const stopIssuingAt = start + durationMs * 1000;
   const inFlight = new Set();
@@ -123,6 +126,7 @@ async function runPhase(phase) {
   }, durationMs + drainCapMs);
   await Promise.all(loops);
   clearTimeout(cap);
+  agent.destroy();
   return { start, stopIssuingAt, end: now(), records };
 }
 
@@ -131,7 +135,7 @@ onCommand(async (command) => {
     case 'phase':
       return runPhase(command);
     case 'shutdown':
-      agent.destroy();
+      agent?.destroy();
       setImmediate(() => process.exit(0));
       return { ok: true };
     default:
