@@ -56,10 +56,16 @@ describe('andon serve --workers 2', () => {
     expect(await readdir(dir())).toEqual([]);
   });
 
-  it('a second signal exits at once (130) and still takes the workers and the directory with it', async () => {
-    const serve = new Cli(['serve', '--workers', '1', ...FAST], { TMPDIR: dir() });
+  it('a second signal exits at once (130) and still takes a hung worker and the directory with it', async () => {
+    const serve = new Cli(['serve', '--workers', '1', '--kill-after', '10000', ...FAST], {
+      TMPDIR: dir(),
+    });
     await urlOf(serve);
+    // A hung worker: the first signal's graceful stop would wait --kill-after for it.
+    const [hung] = processesMentioning(dir(), 'worker');
+    process.kill(hung!, 'SIGSTOP');
     serve.child.kill('SIGINT');
+    await serve.line(/^andon serve: received SIGINT; shutting down/, EXIT_MS);
     serve.child.kill('SIGINT');
     expect(await serve.exit(EXIT_MS), serve.transcript).toEqual({ code: 130, signal: null });
     // The worker got SIGKILL on the way out; give the kernel a moment to reap it.
