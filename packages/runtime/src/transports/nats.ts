@@ -158,7 +158,7 @@ export class NatsTransport implements Transport {
     this.#onChannel = onChannel;
     try {
       this.#listenSub = this.connection.subscribe(`${address}.*`, {
-        callback: (_error, msg) => this.#onServedMessage(address, msg),
+        callback: (_error, msg) => this.#guard(msg, () => this.#onServedMessage(address, msg)),
       });
     } catch (error) {
       return Promise.reject(this.#disconnected('cannot subscribe', error));
@@ -187,7 +187,7 @@ export class NatsTransport implements Transport {
     const inbox = callerSubject(this.subjectPrefix, this.id);
     try {
       this.#inboxSub ??= this.connection.subscribe(`${inbox}.*`, {
-        callback: (_error, msg) => this.#onCalledMessage(msg),
+        callback: (_error, msg) => this.#guard(msg, () => this.#onCalledMessage(msg)),
       });
     } catch (error) {
       return Promise.reject(this.#disconnected(`cannot reach ${address}`, error));
@@ -228,6 +228,18 @@ export class NatsTransport implements Transport {
   }
 
   // ── inbound ──
+
+  /** Nothing a message causes may escape into the client's read loop. */
+  #guard(msg: Msg, handle: () => void): void {
+    try {
+      handle();
+    } catch (error) {
+      this.#log?.error(
+        { subject: msg.subject, problem: error instanceof Error ? error.message : String(error) },
+        'nats transport: handling a message failed',
+      );
+    }
+  }
 
   #onServedMessage(address: string, msg: Msg): void {
     const subject = msg.subject;
