@@ -269,5 +269,6 @@ describe('propagateCancellation: false (for comparisons)', () => {
     // Far beyond one credit window: the detached caller kept granting credit.
     expect(finished).toBe(true);
     expect(observed.reasons).toEqual([]);
+    expect(caller.stats().itemsDroppedAfterDetach).toBeGreaterThan(150);
   });
 });

@@ -69,6 +69,11 @@ export class CallerConnection extends Connection {
     return id;
   }
 
+  /** Counts an item a detached call read and dropped. */
+  countDetachedItem(): void {
+    this.options.stats.itemsDroppedAfterDetach++;
+  }
+
   /** Forgets a stream (finished, killed or failed); later frames for it are dropped. */
   forget(id: number): void {
     this.#streams.delete(id);
@@ -287,6 +292,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   /** @internal */
   receive(flags: number, payload: Buffer): void {
     if (this.#detached) {
+      this.#connection?.countDetachedItem();
       this.#consumedSinceGrant++;
       this.#grantCredit();
       return;

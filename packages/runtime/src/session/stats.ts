@@ -8,6 +8,11 @@ export interface RuntimeStats {
   protocolErrors: number;
   /** Frames for streams already closed (normal in races with STOP/KILL). */
   framesDropped: number;
+  /**
+   * Items read and dropped by calls that only detached (`propagateCancellation: false`):
+   * work the callee did for nobody.
+   */
+  itemsDroppedAfterDetach: number;
   /** Streams whose handler context was stopped or killed, by reason kind. */
   handlerCancellations: Record<string, number>;
 }
@@ -20,6 +25,7 @@ export function newStats(): RuntimeStats {
     streamsCalled: 0,
     protocolErrors: 0,
     framesDropped: 0,
+    itemsDroppedAfterDetach: 0,
     handlerCancellations: {},
   };
 }
