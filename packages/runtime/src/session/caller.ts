@@ -70,8 +70,8 @@ export class CallerConnection extends Connection {
   }
 
   /** Counts an item a detached call read and dropped. */
-  countDetachedItem(): void {
-    this.options.stats.itemsDroppedAfterDetach++;
+  countDetachedItems(count: number): void {
+    this.options.stats.itemsDroppedAfterDetach += count;
   }
 
   /** Forgets a stream (finished, killed or failed); later frames for it are dropped. */
@@ -292,7 +292,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   /** @internal */
   receive(flags: number, payload: Buffer): void {
     if (this.#detached) {
-      this.#connection?.countDetachedItem();
+      this.#connection?.countDetachedItems(1);
       this.#consumedSinceGrant++;
       this.#grantCredit();
       return;
@@ -464,7 +464,9 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   /** Ends the stream for the reader but keeps reading (and dropping) until the remote end. */
   #detach(): void {
     this.#detached = true;
-    this.#consumedSinceGrant += this.#items.length - this.#head;
+    const buffered = this.#items.length - this.#head;
+    this.#connection?.countDetachedItems(buffered);
+    this.#consumedSinceGrant += buffered;
     this.#items.length = 0;
     this.#head = 0;
     this.#grantCredit();
