@@ -16,12 +16,12 @@ import { Connection, type ConnectionOptions } from './connection.js';
 
 /**
  * A request handler: gets the request and its incoming Context; returns an async iterable
- * (a stream) or a value / promise (a single response).
+ * (a stream), a promise of one, or a value / promise of a value (a single response).
  */
 export type Handler<Req = unknown, Item = unknown> = (
   request: Req,
   context: Context,
-) => AsyncIterable<Item> | Promise<Item> | Item;
+) => AsyncIterable<Item> | Promise<AsyncIterable<Item>> | Promise<Item> | Item;
 
 /** What a responder needs from the runtime. */
 export interface ResponderHost {

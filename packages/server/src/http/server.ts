@@ -95,7 +95,8 @@ export class OpenAIServer {
     this.#port = options.port ?? 0;
     this.#shutdownGraceMs = options.shutdownGraceMs ?? 2_000;
     this.metrics = options.metrics ?? new ServerMetrics();
-    this.logger = options.logger ?? pino({ name: 'andon-server' });
+    // stderr by default: stdout belongs to the program (a CLI prints its URL there).
+    this.logger = options.logger ?? pino({ name: 'andon-server' }, pino.destination(2));
     const maxTokensLimit = options.maxTokensLimit ?? 4096;
     this.#deps = {
       backend: options.backend,
