@@ -36,6 +36,8 @@ export interface WireError {
   reason?: CancelReason;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
 /** Parses a JSON payload, naming the frame when it is not valid JSON. */
 export function parseJson(payload: Uint8Array, what: string): unknown {
   try {
@@ -137,17 +139,18 @@ export function parseReason(payload: Uint8Array, what: string): CancelReason {
 }
 
 function toWireReason(value: unknown, depth = 0): CancelReason | undefined {
-  if (!isObject(value) || !isStopKind(value.kind) || typeof value.message !== 'string')
-    return undefined;
-  const cause =
-    depth < 4 && value.cause !== undefined ? toWireReason(value.cause, depth + 1) : undefined;
-  return Object.freeze({
+  if (!isObject(value) || !isStopKind(value.kind) || typeof value.message !== 'string') return undefined;
+  const reason: { -readonly [K in keyof CancelReason]: CancelReason[K] } = {
     kind: value.kind,
     message: value.message,
     origin: typeof value.origin === 'string' ? value.origin : 'remote',
     at: typeof value.at === 'number' && Number.isFinite(value.at) ? value.at : Date.now(),
-    ...(cause ? { cause } : {}),
-  });
+  };
+  if (depth < 4 && value.cause !== undefined) {
+    const cause = toWireReason(value.cause, depth + 1);
+    if (cause) reason.cause = cause;
+  }
+  return Object.freeze(reason);
 }
 
 export function parseError(payload: Uint8Array): WireError {
