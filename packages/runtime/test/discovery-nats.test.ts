@@ -481,11 +481,15 @@ describe.skipIf(!bin)('@nats-io/transport-node on this Node version', () => {
           statuses.push(m.headers?.status ?? m.string());
         },
       });
-      b.subscribe('t.peer', { callback: () => {} });
+      const peer = b.subscribe('t.peer', { callback: () => {} });
       await Promise.all([a.flush(), b.flush()]);
       a.publish('t.peer', 'alive?', { reply: 't.back' });
       await a.flush();
       expect(statuses).toEqual([]);
+      // The server drops a closed connection's subscriptions asynchronously; unsubscribing
+      // and flushing first makes "the subscription is gone" certain before the publish.
+      peer.unsubscribe();
+      await b.flush();
       await b.close();
       const t0 = performance.now();
       a.publish('t.peer', 'alive?', { reply: 't.back' });
