@@ -3,14 +3,12 @@
 // process calling the `echo` endpoint of an andon backend in a child process. Each call is a
 // whole andon stream: REQUEST, one DATA, END.
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Runtime } from '@andon/runtime';
 import { summarize } from './lib/stats.mjs';
 
-const BACKEND = fileURLToPath(new URL('./andon-nats/backend.mjs', import.meta.url));
+const BACKEND = fileURLToPath(new URL('../runtime/andon/backend.mjs', import.meta.url));
 
 /**
  * @example
@@ -21,20 +19,19 @@ export async function andonRequestReply(
   transport,
   { natsUrl, inFlight = 100, durationMs = 3000, bytes = 32 },
 ) {
-  const dir = mkdtempSync(join(tmpdir(), 'andon-bench-rr-'));
   const child = fork(BACKEND, [JSON.stringify({ role: 'backend' })], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {
       ...process.env,
       ANDON_BENCH_NATS_URL: natsUrl,
-      ANDON_BENCH_ANDON_TRANSPORT: transport,
-      ANDON_DISCOVERY_DIR: dir,
+      ANDON_BENCH_TRANSPORT: transport,
     },
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let rt;
+  let dir;
   try {
-    const ns = await new Promise((resolve, reject) => {
+    const address = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('backend not ready in 15 s')), 15_000);
       child.on('message', (m) => {
         if (m.type === 'ready') resolve(m.address);
@@ -42,6 +39,9 @@ export async function andonRequestReply(
         if (m.type === 'ready' || m.type === 'error') clearTimeout(timer);
       });
     });
+    const parsed = JSON.parse(address);
+    const ns = parsed.ns;
+    dir = parsed.dir;
     rt = await Runtime.start(
       transport === 'nats'
         ? { transport: 'nats', discovery: 'nats', natsUrl }
@@ -77,6 +77,6 @@ export async function andonRequestReply(
     const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
     await exited;
     clearTimeout(timer);
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,13 +1,14 @@
 // andon client tier: runs the harness's cancel and throughput trials.
 import { Context } from '@andon/context';
 import { now, onCommand, report, tierArgs } from '../tier.mjs';
-import { NS, startRuntime } from './common.mjs';
+import { namespaceOf, startRuntime } from './common.mjs';
 
-const { backend: dir } = tierArgs();
-const rt = await startRuntime(dir);
+const { backend: address } = tierArgs();
+const rt = await startRuntime(address);
+const ns = rt.namespace(namespaceOf(address));
 const clients = {
-  direct: await rt.namespace(NS).component('backend').endpoint('generate').client(),
-  middle: await rt.namespace(NS).component('middle').endpoint('generate').client(),
+  direct: await ns.component('backend').endpoint('generate').client(),
+  middle: await ns.component('middle').endpoint('generate').client(),
 };
 await clients.direct.waitForInstances();
 await clients.middle.waitForInstances();

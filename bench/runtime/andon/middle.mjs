@@ -1,18 +1,18 @@
 // andon middle tier: forwards each stream to the backend, passing its incoming context on.
 import { report, tierArgs } from '../tier.mjs';
-import { NS, startRuntime } from './common.mjs';
+import { namespaceOf, startRuntime } from './common.mjs';
 
-const { backend: dir } = tierArgs();
-const rt = await startRuntime(dir);
-const upstream = await rt.namespace(NS).component('backend').endpoint('generate').client();
+const { backend: address } = tierArgs();
+const rt = await startRuntime(address);
+const ns = rt.namespace(namespaceOf(address));
+const upstream = await ns.component('backend').endpoint('generate').client();
 await upstream.waitForInstances();
 
-await rt
-  .namespace(NS)
+await ns
   .component('middle')
   .endpoint('generate')
   .serve(async function* (request, ctx) {
     yield* await upstream.generate(request, { context: ctx });
   });
 
-report({ type: 'ready', address: dir });
+report({ type: 'ready', address });
