@@ -9,6 +9,7 @@ import {
   parseError,
   parseWelcome,
   type RequestHeader,
+  reasonText,
   type WireError,
 } from '../wire/payloads.js';
 import { Connection, type ConnectionOptions } from './connection.js';
@@ -380,7 +381,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       this.#detach();
       return;
     }
-    this.#connection.control(FrameType.STOP, this.#id, JSON.stringify(rootCause(reason)));
+    this.#connection.control(FrameType.STOP, this.#id, reasonText(rootCause(reason)));
     // A deadline is a hard bound for the caller: fail now rather than wait for the remote end.
     if (deadline)
       this.#fail(new DeadlineExceeded('the deadline passed before the stream finished'));
@@ -397,7 +398,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       this.#detach();
       return;
     }
-    this.#connection?.control(FrameType.KILL, this.#id, JSON.stringify(rootCause(reason)));
+    this.#connection?.control(FrameType.KILL, this.#id, reasonText(rootCause(reason)));
     this.#finishQuietly(reason);
   }
 
