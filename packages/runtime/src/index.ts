@@ -1,15 +1,9 @@
 export { type CallOptions, Client, type WaitOptions } from './client.js';
 export * from './discovery/index.js';
+export { Component, Endpoint, Namespace, type ServedEndpoint } from './endpoint.js';
 export * from './errors.js';
-export {
-  Component,
-  Endpoint,
-  Namespace,
-  Runtime,
-  type RuntimeOptions,
-  type ServedEndpoint,
-  type ShutdownOptions,
-} from './runtime.js';
+export { Runtime } from './runtime.js';
+export type { RuntimeOptions, ShutdownOptions } from './runtime-options.js';
 export { ResponseStream } from './session/caller.js';
 export type { Logger } from './session/logger.js';
 export type { Handler } from './session/responder.js';

@@ -1,0 +1,182 @@
+import type { Discovery } from './discovery/discovery.js';
+import type { Logger } from './session/logger.js';
+import { MemoryTransport } from './transports/memory.js';
+import type { RuntimeNats } from './transports/nats.js';
+import { TcpTransport } from './transports/tcp.js';
+import type { Transport } from './transports/transport.js';
+
+// What Runtime.start accepts, and the checks that turn it into settings: every bad option
+// is a TypeError naming it, before anything listens or connects.
+
+/** Options of {@link Runtime.start}. All are optional. */
+export interface RuntimeOptions {
+  /**
+   * `tcp` (default: processes on one or many hosts), `nats` (many hosts through a
+   * nats-server 2.9+; see `natsUrl`), `memory` (one process), or your own.
+   */
+  transport?: 'tcp' | 'nats' | 'memory' | Transport;
+  /**
+   * `file` (default with tcp), `nats` (default with nats), `memory` (default with memory),
+   * or your own Discovery.
+   */
+  discovery?: 'file' | 'nats' | 'memory' | Discovery;
+  /**
+   * NATS server URL(s) for the nats transport and discovery, e.g. `nats://10.0.0.5:4222`.
+   * Default `$ANDON_NATS_URL`, then `$NATS_URL`, then `nats://127.0.0.1:4222`.
+   * The NATS client is loaded only when one of them uses NATS.
+   */
+  natsUrl?: string | readonly string[];
+  /** NATS user. Default `$NATS_USER`. Never logged. */
+  natsUser?: string;
+  /** NATS password (needs `natsUser`). Default `$NATS_PASSWORD`. Never logged. */
+  natsPassword?: string;
+  /** NATS token (instead of user and password). Default `$NATS_TOKEN`. Never logged. */
+  natsToken?: string;
+  /** Where the tcp transport listens. Default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Shared secret every peer must present in its handshake. Default `$ANDON_TOKEN`. */
+  token?: string;
+  /** Directory for file discovery. Default `$ANDON_DISCOVERY_DIR` or the OS temp dir. */
+  discoveryDir?: string;
+  /** Heartbeat interval. Default 1000 ms. */
+  heartbeatMs?: number;
+  /** Silent intervals after which a peer is lost. Default 3. */
+  missedHeartbeats?: number;
+  /** Largest frame accepted, bytes. Default 1 MiB. */
+  maxFrame?: number;
+  /** Items a caller accepts ahead of its consumer, per stream (credit window). Default 128. */
+  window?: number;
+  /** Streams this instance serves at once before answering Overloaded. Default 10 000. */
+  maxStreams?: number;
+  /** Structured logger (pino-compatible). Default: JSON on stderr at `$ANDON_LOG_LEVEL`. */
+  logger?: Logger;
+  /**
+   * `true` (default): a caller's stop and kill travel to the callee. `false`: a caller that
+   * stops or leaves only detaches: the remote work runs to its end and its items are read
+   * and dropped, as in systems without cancellation propagation. For comparisons only.
+   */
+  propagateCancellation?: boolean;
+}
+
+/** Options of {@link Runtime.shutdown}. */
+export interface ShutdownOptions {
+  /** How long in-flight streams may run to completion. Default 5000 ms. */
+  graceMs?: number;
+  /** After the grace period, how long stopped handlers get before they are killed. Default 1000 ms. */
+  stopGraceMs?: number;
+}
+
+/** @internal The options after defaults and checks. */
+export interface ResolvedOptions {
+  heartbeatMs: number;
+  missedHeartbeats: number;
+  maxFrame: number;
+  window: number;
+  maxStreams: number;
+  token: string | undefined;
+  propagate: boolean;
+}
+
+export function pickTransport(options: RuntimeOptions): Transport {
+  const choice = options.transport ?? 'tcp';
+  if (choice === 'tcp') {
+    const port = options.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new TypeError(
+        `Runtime.start: options.port must be an integer 0-65535, got ${JSON.stringify(options.port)}`,
+      );
+    }
+    if (
+      options.host !== undefined &&
+      (typeof options.host !== 'string' || options.host.length === 0)
+    ) {
+      throw new TypeError('Runtime.start: options.host must be a non-empty string');
+    }
+    return new TcpTransport(options.host ?? '127.0.0.1', port);
+  }
+  if (choice === 'memory') return new MemoryTransport();
+  // 'nats' is built in Runtime.start once its connection is open.
+  if (
+    typeof choice === 'object' &&
+    choice !== null &&
+    typeof choice.listen === 'function' &&
+    typeof choice.connect === 'function'
+  ) {
+    return choice;
+  }
+  throw new TypeError(
+    `Runtime.start: options.transport must be 'tcp', 'nats', 'memory' or a Transport, got ${JSON.stringify(choice)}`,
+  );
+}
+
+export type NatsModule = typeof import('./transports/nats.js');
+
+/**
+ * Loads the NATS client (only runtimes that use NATS pay for it) and connects. Throws a
+ * TypeError naming a bad option, or Disconnected; neither ever holds a credential.
+ */
+export async function openNats(
+  options: RuntimeOptions,
+): Promise<{ module: NatsModule; handle: RuntimeNats }> {
+  const module = await import('./transports/nats.js');
+  try {
+    const handle = await module.connectNats({
+      ...(options.natsUrl === undefined ? {} : { servers: options.natsUrl }),
+      ...(options.natsUser === undefined ? {} : { user: options.natsUser }),
+      ...(options.natsPassword === undefined ? {} : { password: options.natsPassword }),
+      ...(options.natsToken === undefined ? {} : { token: options.natsToken }),
+      name: `andon-${process.pid}`,
+    });
+    return { module, handle };
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    // Name the options as the caller spelled them.
+    const names: Record<string, string> = {
+      servers: 'natsUrl',
+      user: 'natsUser',
+      password: 'natsPassword',
+      token: 'natsToken',
+    };
+    throw new TypeError(
+      `Runtime.start: ${error.message.replace(/options\.(servers|user|password|token)\b/g, (_m, k: string) => `options.${names[k]}`)}`,
+    );
+  }
+}
+
+export function isDiscovery(value: unknown): value is Discovery {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Discovery).register === 'function' &&
+    typeof (value as Discovery).watch === 'function'
+  );
+}
+
+export function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(
+      `Runtime.start: options.${name} must be a positive number, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+export function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const result = positive(name, value, fallback);
+  if (!Number.isInteger(result))
+    throw new TypeError(`Runtime.start: options.${name} must be an integer, got ${result}`);
+  return result;
+}
+
+export function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(
+      `shutdown: options.${name} must be a number >= 0, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
