@@ -21,6 +21,7 @@
 //   ANDON_BENCH_RR_MS         request/reply duration in ms (3000)
 import { cpus } from 'node:os';
 import andonTcp from '../runtime/andon/config.mjs';
+import { intFromEnv } from '../runtime/env.mjs';
 import { runBenchmark } from '../runtime/harness.mjs';
 import rawTcp from '../runtime/raw-tcp/config.mjs';
 import andonNats from './andon-nats/config.mjs';
@@ -33,16 +34,6 @@ import { requestReply } from './request-reply.mjs';
 const CONFIGS = [rawNats, rawNatsRelay, rawTcp, andonNats, andonTcp];
 const REQUEST_REPLY = [rawNats];
 const ANDON_REQUEST_REPLY = ['nats', 'tcp'];
-
-function intFromEnv(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new TypeError(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
 
 const settings = {
   trials: intFromEnv('ANDON_BENCH_TRIALS', 500),

@@ -19,18 +19,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { intFromEnv } from './env.mjs';
 import { runBenchmark } from './harness.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-
-function intFromEnv(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0)
-    throw new TypeError(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
 const settings = {
   trials: intFromEnv('ANDON_BENCH_TRIALS', 500),
