@@ -287,7 +287,7 @@ export class Context implements Disposable {
 
   /** Throws {@link CancelledError} (with the reason) if this context is stopped or killed. */
   throwIfStopped(): void {
-    if (this.isStopped()) throw new CancelledError(this.#currentReason());
+    if (this.isStopped()) throw new CancelledError(this.#reason!);
   }
 
   // ── waiting ───────────────────────────────────────────────────────────────────────
@@ -376,7 +376,7 @@ export class Context implements Disposable {
     const extras = this.#ensureExtras();
     if (extras.controller === undefined) {
       extras.controller = new AbortController();
-      if (this.isStopped()) extras.controller.abort(new CancelledError(this.#currentReason()));
+      if (this.isStopped()) extras.controller.abort(new CancelledError(this.#reason!));
     }
     return extras.controller.signal;
   }
@@ -667,7 +667,7 @@ export class Context implements Disposable {
       );
     }
     if ((this.#flags & STATE_MASK) >= level) {
-      runCallback(callback, this.#currentReason(), `an ${where} callback`);
+      runCallback(callback, this.#reason!, `an ${where} callback`);
       return NOOP_DISPOSABLE;
     }
     // A disposed context never changes state, so the callback could never run.
@@ -726,10 +726,6 @@ export class Context implements Disposable {
       this.#extras = extras;
     }
     return extras;
-  }
-
-  #currentReason(): CancelReason {
-    return this.#reason!;
   }
 
   #outcomeNow(): Outcome {

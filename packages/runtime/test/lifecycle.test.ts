@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type CancelReason, Context } from '@andon/context';
 import { Cancelled, Disconnected, NoInstances, ProtocolError, Runtime } from '@andon/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { drain } from './support/drain.js';
 
 let dir: string;
 const runtimes: Runtime[] = [];
@@ -52,16 +53,6 @@ async function serveTicker(rt: Runtime, obey: boolean): Promise<Observed> {
   return observed;
 }
 
-async function collect(stream: AsyncIterable<unknown>) {
-  const items: unknown[] = [];
-  try {
-    for await (const item of stream) items.push(item);
-    return { items, error: undefined as unknown };
-  } catch (error) {
-    return { items, error };
-  }
-}
-
 describe('graceful shutdown', () => {
   it('in-flight streams finish within the grace period; new calls find no instance', async () => {
     const server = await start();
@@ -69,7 +60,7 @@ describe('graceful shutdown', () => {
     await serveTicker(server, true);
     const client = await caller.namespace('life').component('server').endpoint('tick').client();
     await client.waitForInstances();
-    const running = collect(await client.generate({ n: 6, everyMs: 50 }));
+    const running = drain(await client.generate({ n: 6, everyMs: 50 }));
     await new Promise((resolve) => setTimeout(resolve, 60));
     const shutdown = server.shutdown({ graceMs: 3000 });
     const { items, error } = await running;
@@ -88,7 +79,7 @@ describe('graceful shutdown', () => {
     const observed = await serveTicker(server, true);
     const client = await caller.namespace('life').component('server').endpoint('tick').client();
     await client.waitForInstances();
-    const running = collect(await client.generate({ n: 1000, everyMs: 20 }));
+    const running = drain(await client.generate({ n: 1000, everyMs: 20 }));
     await new Promise((resolve) => setTimeout(resolve, 60));
     await server.shutdown({ graceMs: 100, stopGraceMs: 1000 });
     const { items, error } = await running;
@@ -105,7 +96,7 @@ describe('graceful shutdown', () => {
     const observed = await serveTicker(server, false);
     const client = await caller.namespace('life').component('server').endpoint('tick').client();
     await client.waitForInstances();
-    const running = collect(await client.generate({ n: 1000, everyMs: 20 }));
+    const running = drain(await client.generate({ n: 1000, everyMs: 20 }));
     await new Promise((resolve) => setTimeout(resolve, 60));
     const start_ = performance.now();
     await server.shutdown({ graceMs: 100, stopGraceMs: 200 });
@@ -173,7 +164,7 @@ describe('handshake tokens', () => {
       const caller = await start(token === undefined ? {} : { token });
       const client = await caller.namespace('life').component('server').endpoint('echo').client();
       await client.waitForInstances();
-      const { error } = await collect(await client.generate('hi'));
+      const { error } = await drain(await client.generate('hi'));
       expect(error).toBeInstanceOf(ProtocolError);
       expect((error as Error).message).toMatch(message);
       expect((error as Error).message).not.toMatch(/s3cret/);
@@ -181,7 +172,7 @@ describe('handshake tokens', () => {
     const good = await start({ token: 's3cret' });
     const client = await good.namespace('life').component('server').endpoint('echo').client();
     await client.waitForInstances();
-    expect((await collect(await client.generate('hi'))).items).toEqual(['hi']);
+    expect((await drain(await client.generate('hi'))).items).toEqual(['hi']);
   });
 });
 
@@ -232,7 +223,7 @@ describe('handler shapes', () => {
       });
     const client = await server.namespace('life').component('server').endpoint('later').client();
     await client.waitForInstances();
-    expect((await collect(await client.generate({}))).items).toEqual(['a', 'b']);
+    expect((await drain(await client.generate({}))).items).toEqual(['a', 'b']);
   });
 });
 
@@ -254,7 +245,7 @@ describe('propagateCancellation: false (for comparisons)', () => {
     const client = await caller.namespace('life').component('server').endpoint('count').client();
     await client.waitForInstances();
     const ctx = new Context();
-    const { items } = await collect(
+    const { items } = await drain(
       (async function* () {
         for await (const item of await client.generate({}, { context: ctx })) {
           yield item;

@@ -17,6 +17,7 @@ import { FrameDecoder } from '../src/wire/decoder.js';
 import { FrameEncoder } from '../src/wire/encoder.js';
 import { FrameType } from '../src/wire/frame.js';
 import { encodeRequest } from '../src/wire/payloads.js';
+import { drain } from './support/drain.js';
 import { NatsNetwork } from './support/nats-network.js';
 import {
   type NatsServer,
@@ -30,19 +31,6 @@ const bin = natsServerBinary();
 const ns = 'conf';
 
 afterAll(() => stopAllNatsServers());
-
-async function drain<T>(stream: AsyncIterable<T>, onItem?: (item: T, n: number) => void) {
-  const items: T[] = [];
-  try {
-    for await (const item of stream) {
-      items.push(item);
-      onItem?.(item, items.length);
-    }
-    return { items, error: undefined as unknown };
-  } catch (error) {
-    return { items, error };
-  }
-}
 
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const end = performance.now() + timeoutMs;

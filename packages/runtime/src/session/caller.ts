@@ -39,15 +39,6 @@ export class CallerConnection extends Connection {
     this.send(FrameType.HELLO, 0, JSON.stringify(hello), 0, true);
   }
 
-  /** True while new streams may be opened here. */
-  get usable(): boolean {
-    return !this.closed && !this.#goingAway;
-  }
-
-  get openStreams(): number {
-    return this.#streams.size;
-  }
-
   /** Sends the REQUEST for `stream` and starts routing its frames to it. */
   open(
     stream: ResponseStream<unknown>,
@@ -79,17 +70,6 @@ export class CallerConnection extends Connection {
   forget(id: number): void {
     this.#streams.delete(id);
     if (this.#goingAway && this.#streams.size === 0) this.close(new Error('drained after GOAWAY'));
-  }
-
-  /** Fails the streams on this connection because the instance left discovery. */
-  abandon(error: Error): void {
-    this.close(error);
-    this.#failAll(error, {
-      kind: 'disconnect',
-      message: error.message,
-      origin: this.options.instanceId,
-      at: Date.now(),
-    });
   }
 
   protected onConnectionFrame(type: number, payload: Buffer): void {
@@ -230,7 +210,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   ) {
     this.#granted = window;
     if (start === undefined || context.isStopped()) {
-      this.#finishQuietly(context.reason);
+      this.#finishQuietly();
       return;
     }
     this.#start = () => start(this);
@@ -324,7 +304,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   /** @internal The remote END. */
   end(): void {
     if (this.#detached) this.#connection?.forget(this.#id);
-    this.#finishQuietly(undefined);
+    this.#finishQuietly();
   }
 
   /** @internal A typed failure from the remote side (or a bad ERROR frame). */
@@ -374,7 +354,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       this.#start = undefined;
       if (deadline)
         this.#fail(new DeadlineExceeded('the deadline passed before the request was sent'));
-      else this.#finishQuietly(reason);
+      else this.#finishQuietly();
       return;
     }
     if (!this.#propagate) {
@@ -399,7 +379,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       return;
     }
     this.#connection?.control(FrameType.KILL, this.#id, reasonText(rootCause(reason)));
-    this.#finishQuietly(reason);
+    this.#finishQuietly();
   }
 
   // ── endings ──
@@ -447,7 +427,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
     this.#finish();
   }
 
-  #finishQuietly(_reason: CancelReason | undefined): void {
+  #finishQuietly(): void {
     if (this.#finished) return;
     const waiter = this.#waiter;
     this.#waiter = undefined;
@@ -471,7 +451,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
     this.#items.length = 0;
     this.#head = 0;
     this.#grantCredit();
-    this.#finishQuietly(undefined);
+    this.#finishQuietly();
   }
 }
 

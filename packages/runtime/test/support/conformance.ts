@@ -8,23 +8,10 @@ import {
   type Runtime,
 } from '@andon/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { drain } from './drain.js';
 import type { Network, PeerEvent, TransportFixture } from './peers.js';
 
 const ns = 'conf';
-
-/** Collects a stream, returning items and the error it ended with (if any). */
-async function drain<T>(stream: AsyncIterable<T>, onItem?: (item: T, index: number) => void) {
-  const items: T[] = [];
-  try {
-    for await (const item of stream) {
-      items.push(item);
-      onItem?.(item, items.length);
-    }
-    return { items, error: undefined as unknown };
-  } catch (error) {
-    return { items, error };
-  }
-}
 
 const elapsedSince = (start: number) => performance.now() - start;
 
