@@ -2,7 +2,15 @@ import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { type Deferred, deferred } from './deferred.js';
 import { CancelledError, isCancelledError } from './errors.js';
 import { type CancelReason, describe, parentReason, type ReasonInput, toReason } from './reason.js';
+import {
+  type CancelCallback,
+  Registrations,
+  runCallback,
+  type Subscription,
+} from './registrations.js';
 import { reportError } from './report.js';
+
+export type { CancelCallback, Subscription };
 
 /** `live → stopped → killed`; never backwards. */
 export type ContextState = 'live' | 'stopped' | 'killed';
@@ -34,8 +42,6 @@ export interface ContextOptions {
 /** Options for {@link Context.child}. */
 export type ChildOptions = Omit<ContextOptions, 'parent' | 'clock'>;
 
-/** Called with the reason when a context is stopped or killed. */
-export type CancelCallback = (reason: CancelReason) => void;
 /** Called with the outcome when a context is disposed. */
 export type Finalizer = (outcome: Outcome) => void;
 
@@ -51,29 +57,6 @@ const NOOP_DISPOSABLE: Subscription = Object.freeze({
   dispose() {},
   [Symbol.dispose]() {},
 });
-
-/**
- * What `onStop`, `onKill` and `linkChild` return: `dispose()` (or `using`) undoes the
- * registration or the link. Idempotent.
- */
-export interface Subscription extends Disposable {
-  dispose(): void;
-}
-
-/** An `onStop`/`onKill` registration; disposing it unregisters the callback. */
-class Registration implements Subscription {
-  constructor(
-    public callback: CancelCallback | undefined,
-    private readonly set: Set<Registration>,
-  ) {}
-  dispose(): void {
-    this.callback = undefined;
-    this.set.delete(this);
-  }
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-}
 
 /** What `linkChild` returns: disposing it unlinks the child without cancelling it. */
 class Link implements Subscription {
@@ -91,8 +74,8 @@ class Link implements Subscription {
 
 // The parts most contexts never use live here, so a plain context stays small.
 class Extras {
-  stopCallbacks: Set<Registration> | undefined = undefined;
-  killCallbacks: Set<Registration> | undefined = undefined;
+  stopCallbacks: Registrations | undefined = undefined;
+  killCallbacks: Registrations | undefined = undefined;
   stopped: Deferred<void> | undefined = undefined;
   killed: Deferred<void> | undefined = undefined;
   either: Deferred<'stopped' | 'killed'> | undefined = undefined;
@@ -114,8 +97,8 @@ interface Effect {
   readonly reason: CancelReason;
   /** This transition's own trigger: differs from `reason` when a kill escalates a stop. */
   readonly trigger: CancelReason;
-  readonly stopCallbacks: Set<Registration> | undefined;
-  readonly killCallbacks: Set<Registration> | undefined;
+  readonly stopCallbacks: Registrations | undefined;
+  readonly killCallbacks: Registrations | undefined;
 }
 
 let unlink: (parent: Context, child: Context) => void;
@@ -523,7 +506,8 @@ export class Context implements Disposable {
     this.#tail = child;
     const state = this.#flags & STATE_MASK;
     if (state !== LIVE) {
-      Context.#propagate(child, state, parentReason(this.#reason!, this.#clock.now()));
+      const now = this.#clock.now();
+      Context.#propagate(child, state, parentReason(this.#reason!, now), now);
     }
   }
 
@@ -569,19 +553,23 @@ export class Context implements Disposable {
 
   #releaseChildren(): void {
     let reason: CancelReason | undefined;
+    let now = 0;
     for (let child = this.#head; child !== undefined; ) {
       const next = child.#next;
       child.#parent = undefined;
       child.#prev = undefined;
       child.#next = undefined;
       if ((child.#flags & STATE_MASK) === LIVE) {
-        reason ??= Object.freeze({
-          kind: 'parent',
-          message: 'parent context finished (disposed) while this child was still live',
-          origin: 'local',
-          at: this.#clock.now(),
-        });
-        Context.#propagate(child, STOPPED, reason);
+        if (reason === undefined) {
+          now = this.#clock.now();
+          reason = Object.freeze({
+            kind: 'parent',
+            message: 'parent context finished (disposed) while this child was still live',
+            origin: 'local',
+            at: now,
+          });
+        }
+        Context.#propagate(child, STOPPED, reason, now);
       }
       child = next;
     }
@@ -603,42 +591,62 @@ export class Context implements Disposable {
       if (input !== undefined) toReason(input, defaultKind, 0);
       return;
     }
-    Context.#propagate(this, target, toReason(input, defaultKind, this.#clock.now()));
+    const now = this.#clock.now();
+    Context.#propagate(this, target, toReason(input, defaultKind, now), now);
   }
 
-  /** Sets the state of `root` and its whole subtree first, then runs the side effects. */
-  static #propagate(root: Context, target: number, reason: CancelReason): void {
-    let effects: Effect[] | undefined;
+  /**
+   * Sets the state of `root` and its whole subtree first, then runs the side effects.
+   *
+   * The walk is pre-order over the intrusive links, so it needs no stack and no
+   * allocation beyond the effects it records: the stop path runs once per request, cold,
+   * and what it touches is its latency.
+   */
+  static #propagate(root: Context, target: number, reason: CancelReason, now: number): void {
+    let first: Effect | undefined;
+    let more: Effect[] | undefined;
     let inherited: CancelReason | undefined;
-    const stack: Context[] = [root];
-    while (stack.length > 0) {
-      const node = stack.pop()!;
+    let node: Context | undefined = root;
+    while (node !== undefined) {
       const flags = node.#flags;
       const from = flags & STATE_MASK;
-      if (from >= target || flags & DISPOSED) continue;
-      node.#flags = (flags & ~STATE_MASK) | target;
-      const trigger =
-        node === root ? reason : (inherited ??= parentReason(reason, root.#clock.now()));
-      if (node.#reason === undefined) node.#reason = trigger;
-      const extras = node.#extras;
-      if (extras !== undefined) {
-        const stopCallbacks = from === LIVE ? extras.stopCallbacks : undefined;
-        const killCallbacks = target === KILLED ? extras.killCallbacks : undefined;
-        if (stopCallbacks) extras.stopCallbacks = undefined;
-        if (killCallbacks) extras.killCallbacks = undefined;
-        (effects ??= []).push({
-          node,
-          from,
-          to: target,
-          reason: node.#reason,
-          trigger,
-          stopCallbacks,
-          killCallbacks,
-        });
+      const changes = from < target && (flags & DISPOSED) === 0;
+      if (changes) {
+        node.#flags = (flags & ~STATE_MASK) | target;
+        const trigger = node === root ? reason : (inherited ??= parentReason(reason, now));
+        if (node.#reason === undefined) node.#reason = trigger;
+        const extras = node.#extras;
+        if (extras !== undefined) {
+          const stopCallbacks = from === LIVE ? extras.stopCallbacks : undefined;
+          const killCallbacks = target === KILLED ? extras.killCallbacks : undefined;
+          if (stopCallbacks) extras.stopCallbacks = undefined;
+          if (killCallbacks) extras.killCallbacks = undefined;
+          const effect: Effect = {
+            node,
+            from,
+            to: target,
+            reason: node.#reason,
+            trigger,
+            stopCallbacks,
+            killCallbacks,
+          };
+          if (first === undefined) first = effect;
+          else (more ??= []).push(effect);
+        }
       }
-      for (let child = node.#tail; child !== undefined; child = child.#prev) stack.push(child);
+      node = Context.#nextInWalk(node, root, changes);
     }
-    if (effects) for (const effect of effects) effect.node.#runEffects(effect);
+    if (first !== undefined) first.node.#runEffects(first);
+    if (more !== undefined) for (const effect of more) effect.node.#runEffects(effect);
+  }
+
+  /** The node after `node` in a pre-order walk of `root`'s subtree, skipping unchanged subtrees. */
+  static #nextInWalk(node: Context, root: Context, descend: boolean): Context | undefined {
+    if (descend && node.#head !== undefined) return node.#head;
+    for (let at = node; at !== root; at = at.#parent!) {
+      if (at.#next !== undefined) return at.#next;
+    }
+    return undefined;
   }
 
   #runEffects(effect: Effect): void {
@@ -649,14 +657,12 @@ export class Context implements Disposable {
       extras.either?.resolve(effect.to === KILLED ? 'killed' : 'stopped');
       extras.stopped?.resolve();
       extras.controller?.abort(new CancelledError(reason));
-      if (effect.stopCallbacks) runCallbacks(effect.stopCallbacks, reason, 'an onStop callback');
+      effect.stopCallbacks?.run(reason, 'an onStop callback');
     }
     if (effect.to === KILLED) {
       extras.killed?.resolve();
       // A kill that escalates a stop tells its own reason; `ctx.reason` keeps the first.
-      if (effect.killCallbacks) {
-        runCallbacks(effect.killCallbacks, effect.trigger, 'an onKill callback');
-      }
+      effect.killCallbacks?.run(effect.trigger, 'an onKill callback');
     }
   }
 
@@ -673,13 +679,11 @@ export class Context implements Disposable {
     // A disposed context never changes state, so the callback could never run.
     if (this.#flags & DISPOSED) return NOOP_DISPOSABLE;
     const extras = this.#ensureExtras();
-    const set =
+    const list =
       level === STOPPED
-        ? (extras.stopCallbacks ??= new Set())
-        : (extras.killCallbacks ??= new Set());
-    const registration = new Registration(callback, set);
-    set.add(registration);
-    return registration;
+        ? (extras.stopCallbacks ??= new Registrations())
+        : (extras.killCallbacks ??= new Registrations());
+    return list.add(callback);
   }
 
   #follow(signal: AbortSignal): void {
@@ -735,21 +739,6 @@ export class Context implements Disposable {
       status: state === KILLED ? 'killed' : 'stopped',
       reason: this.#reason!,
     });
-  }
-}
-
-function runCallbacks(set: Set<Registration>, reason: CancelReason, where: string): void {
-  for (const registration of set) {
-    const callback = registration.callback;
-    if (callback !== undefined) runCallback(callback, reason, where);
-  }
-}
-
-function runCallback(callback: CancelCallback, reason: CancelReason, where: string): void {
-  try {
-    callback(reason);
-  } catch (error) {
-    reportError(error, where);
   }
 }
 

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { TestClock } from '../src/clock.js';
-import { Context, linkedChildren, linkedParent } from '../src/context.js';
+import { Context, linkedChildren, linkedParent, registrationCount } from '../src/context.js';
 import { CancelledError, isCancelledError } from '../src/errors.js';
 import { captureReports, flush, peek } from './helpers.js';
 
@@ -411,6 +411,35 @@ describe('callbacks', () => {
     registration.dispose();
     ctx.stop();
     expect(calls).toBe(0);
+  });
+
+  it('callbacks that unregister themselves or others while running: the rest run in order', () => {
+    const ctx = new Context();
+    const seen: string[] = [];
+    const subscriptions: Record<string, { dispose(): void }> = {};
+    subscriptions.a = ctx.onStop(() => {
+      seen.push('a');
+      subscriptions.a!.dispose();
+      subscriptions.b!.dispose();
+      subscriptions.c!.dispose();
+    });
+    subscriptions.b = ctx.onStop(() => seen.push('b'));
+    subscriptions.c = ctx.onStop(() => seen.push('c'));
+    subscriptions.d = ctx.onStop(() => seen.push('d'));
+    ctx.stop();
+    expect(seen).toEqual(['a', 'd']);
+  });
+
+  it('registrations disposed in any order leave none behind', () => {
+    const ctx = new Context();
+    const subscriptions = Array.from({ length: 5 }, () => ctx.onStop(() => {}));
+    for (const i of [2, 0, 4, 1, 3]) subscriptions[i]!.dispose();
+    subscriptions[2]!.dispose();
+    expect(registrationCount(ctx)).toBe(0);
+    let calls = 0;
+    ctx.onStop(() => calls++);
+    ctx.stop();
+    expect(calls).toBe(1);
   });
 
   it('a throwing callback does not stop the others, and its error is reported', () => {

@@ -161,14 +161,30 @@ describe('bad input closes only the offending stream or connection', () => {
     peer.destroy();
   });
 
-  it('STOP with a reason that is not JSON fails that stream only', async () => {
+  it.each([
+    ['shorter than a reason', Buffer.from('garbage'), /STOP reason is 7 bytes/],
+    [
+      'an unknown kind',
+      Buffer.from([99, ...new Array(10).fill(0)]),
+      /STOP reason has unknown kind 99/,
+    ],
+    ['an origin past the end', Buffer.from([0, ...new Array(8).fill(0), 0xff, 0xff]), /overruns/],
+  ])('STOP with a reason %s fails that stream only', async (_what, payload, message) => {
     const peer = await RawPeer.connect(address);
     peer.hello();
     peer.request(1, { endpoint: 'bad/server/count' }, { count: 1000 });
+    peer.request(2, { endpoint: 'bad/server/count' }, { count: 1000 });
     await peer.next((f) => f.type === FrameType.DATA && f.stream === 1);
-    peer.frame(FrameType.STOP, 1, 'garbage');
+    peer.frame(FrameType.STOP, 1, payload);
     const error = errorOf(await peer.next((f) => f.type === FrameType.ERROR && f.stream === 1));
-    expect(error.message).toMatch(/STOP reason is not valid JSON/);
+    expect(error.code).toBe('ANDON_PROTOCOL_ERROR');
+    expect(error.message).toMatch(message);
+    // The other stream on the same connection carries on.
+    peer.frame(FrameType.CREDIT, 2, Buffer.from([0, 0, 1, 0]));
+    const seen = peer.frames.filter((f) => f.stream === 2).length;
+    await peer.next(
+      (f) => f.stream === 2 && peer.frames.filter((g) => g.stream === 2).length > seen + 2,
+    );
     peer.destroy();
   });
 

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { decodeEnvelope, EnvelopeKind, encodeEnvelope } from '../src/transports/nats-envelope.js';
 import { FrameDecoder } from '../src/wire/decoder.js';
 import { FrameEncoder } from '../src/wire/encoder.js';
-import { FrameType } from '../src/wire/frame.js';
+import { FrameType, PROTOCOL_VERSION } from '../src/wire/frame.js';
 import { encodeRequest } from '../src/wire/payloads.js';
 import { drain } from './support/drain.js';
 import { NatsNetwork } from './support/nats-network.js';
@@ -221,7 +221,7 @@ describe.skipIf(!bin)('NATS transport', () => {
       const encoder = new FrameEncoder();
       const hello = {
         magic: 'andon',
-        version: 1,
+        version: PROTOCOL_VERSION,
         instance: 'raw',
         heartbeatMs: 5000,
         maxFrame: 1 << 20,

@@ -9,9 +9,9 @@ import {
   parseError,
   parseWelcome,
   type RequestHeader,
-  reasonText,
   type WireError,
 } from '../wire/payloads.js';
+import { encodeReason } from '../wire/reason-codec.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 
 export interface CallerOptions extends ConnectionOptions {
@@ -147,7 +147,7 @@ export class CallerConnection extends Connection {
    * Used by streams to send control frames. All leave at once: STOP and KILL for latency,
    * CREDIT so the producer resumes while this side is still consuming.
    */
-  control(type: number, id: number, payload: string | Buffer | undefined): void {
+  control(type: number, id: number, payload: Uint8Array | undefined): void {
     this.send(type, id, payload, 0, true);
   }
 
@@ -317,7 +317,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       this.#connection?.control(
         FrameType.KILL,
         this.#id,
-        reasonJson('stream failed: bad ERROR frame'),
+        killReason('stream failed: bad ERROR frame'),
       );
     this.#fail(error);
   }
@@ -325,7 +325,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   /** @internal The instance left discovery while this call was in flight. */
   abandon(error: Error): void {
     if (this.#finished) return;
-    this.#connection?.control(FrameType.KILL, this.#id, reasonJson(error.message));
+    this.#connection?.control(FrameType.KILL, this.#id, killReason(error.message));
     this.lose(error, {
       kind: 'disconnect',
       message: error.message,
@@ -361,7 +361,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       this.#detach();
       return;
     }
-    this.#connection.control(FrameType.STOP, this.#id, reasonText(rootCause(reason)));
+    this.#connection.control(FrameType.STOP, this.#id, encodeReason(rootCause(reason)));
     // A deadline is a hard bound for the caller: fail now rather than wait for the remote end.
     if (deadline)
       this.#fail(new DeadlineExceeded('the deadline passed before the stream finished'));
@@ -378,7 +378,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       this.#detach();
       return;
     }
-    this.#connection?.control(FrameType.KILL, this.#id, reasonText(rootCause(reason)));
+    this.#connection?.control(FrameType.KILL, this.#id, encodeReason(rootCause(reason)));
     this.#finishQuietly();
   }
 
@@ -414,7 +414,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   }
 
   #protocolError(message: string): void {
-    this.#connection?.control(FrameType.KILL, this.#id, reasonJson(`protocol error: ${message}`));
+    this.#connection?.control(FrameType.KILL, this.#id, killReason(`protocol error: ${message}`));
     this.#fail(new ProtocolError(`stream ${this.#id}: ${message}`));
   }
 
@@ -455,6 +455,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   }
 }
 
-function reasonJson(message: string): string {
-  return JSON.stringify({ kind: 'kill', message, origin: 'local', at: Date.now() });
+/** A kill this side decides on its own (a failed or abandoned stream). */
+function killReason(message: string): Uint8Array {
+  return encodeReason({ kind: 'kill', message, origin: 'local', at: Date.now() });
 }

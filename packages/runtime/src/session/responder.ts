@@ -7,11 +7,11 @@ import {
   decodeRequest,
   parseHello,
   parseJson,
-  parseReason,
   type RequestHeader,
   type Welcome,
   type WireError,
 } from '../wire/payloads.js';
+import { decodeReason, releaseDecodedReason } from '../wire/reason-codec.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 
 /**
@@ -125,13 +125,15 @@ export class ResponderConnection extends Connection {
           if (payload.length !== 4) throw new Error('CREDIT payload must be 4 bytes');
           stream.grant(payload.readUInt32BE(0));
         } else if (type === FrameType.STOP) {
-          stream.stopByCaller(parseReason(payload, 'STOP'));
+          stream.stopByCaller(decodeReason(payload, 'STOP'));
         } else {
-          stream.killByCaller(parseReason(payload, 'KILL'));
+          stream.killByCaller(decodeReason(payload, 'KILL'));
         }
       } catch (error) {
         this.streamProtocolError(id, (error as Error).message);
         stream.abort({ code: 'ANDON_PROTOCOL_ERROR', message: (error as Error).message });
+      } finally {
+        releaseDecodedReason();
       }
       return;
     }

@@ -28,7 +28,7 @@ export const CONNECTION_FRAMES: ReadonlySet<number> = new Set([
   FrameType.GOAWAY,
 ]);
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const MAGIC = 'andon';
 /** length (4) + type (1) + flags (1) + stream (4). */
 export const HEADER_BYTES = 10;

@@ -133,32 +133,6 @@ export function decodeRequest(payload: Buffer): { header: RequestHeader; body: B
   return { header: value as unknown as RequestHeader, body: payload.subarray(4 + headLength) };
 }
 
-// A middle tier forwards the reason it has just parsed; remembering that one reason's text
-// saves serialising it again on the (cold) stop path.
-let lastParsed: CancelReason | undefined;
-let lastParsedText = '';
-
-/** Parses a STOP/KILL reason, keeping only the fields the protocol defines. */
-export function parseReason(payload: Uint8Array, what: string): CancelReason {
-  const text = utf8.decode(payload);
-  const value = parseJsonText(text, `${what} reason`);
-  const reason = toWireReason(value);
-  if (!reason) {
-    throw new ProtocolError(`${what} reason must be an object with a known kind and a message`);
-  }
-  // Only a text that says exactly what the reason holds may stand in for it.
-  const fields = value as Record<string, unknown>;
-  if (
-    Object.keys(fields).length === 4 &&
-    fields.origin === reason.origin &&
-    fields.at === reason.at
-  ) {
-    lastParsed = reason;
-    lastParsedText = text;
-  }
-  return reason;
-}
-
 function toWireReason(value: unknown, depth = 0): CancelReason | undefined {
   if (!isObject(value) || !isStopKind(value.kind) || typeof value.message !== 'string')
     return undefined;
@@ -173,11 +147,6 @@ function toWireReason(value: unknown, depth = 0): CancelReason | undefined {
     if (cause) reason.cause = cause;
   }
   return Object.freeze(reason);
-}
-
-/** The JSON text of a reason for a STOP/KILL frame. */
-export function reasonText(reason: CancelReason): string {
-  return reason === lastParsed ? lastParsedText : JSON.stringify(reason);
 }
 
 export function parseError(payload: Uint8Array): WireError {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { FrameDecoder } from '../../src/wire/decoder.js';
 import { FrameEncoder } from '../../src/wire/encoder.js';
-import { FrameType } from '../../src/wire/frame.js';
+import { FrameType, PROTOCOL_VERSION } from '../../src/wire/frame.js';
 import { encodeRequest } from '../../src/wire/payloads.js';
 
 export interface RawFrame {
@@ -55,7 +55,7 @@ export class RawPeer {
       0,
       JSON.stringify({
         magic: 'andon',
-        version: 1,
+        version: PROTOCOL_VERSION,
         instance: 'raw',
         heartbeatMs: 1000,
         maxFrame: 1 << 20,
