@@ -653,7 +653,9 @@ export class Context implements Disposable {
     const extras = this.#extras!;
     const { reason } = effect;
     if (effect.from === LIVE) {
-      this.#clearTimerAndSignal(extras);
+      if (extras.timer !== undefined || extras.followed !== undefined) {
+        this.#clearTimerAndSignal(extras);
+      }
       extras.either?.resolve(effect.to === KILLED ? 'killed' : 'stopped');
       extras.stopped?.resolve();
       extras.controller?.abort(new CancelledError(reason));

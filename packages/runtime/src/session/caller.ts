@@ -7,6 +7,7 @@ import {
   encodeRequest,
   type Hello,
   parseError,
+  parseJson,
   parseWelcome,
   type RequestHeader,
   type WireError,
@@ -72,7 +73,7 @@ export class CallerConnection extends Connection {
     if (this.#goingAway && this.#streams.size === 0) this.close(new Error('drained after GOAWAY'));
   }
 
-  protected onConnectionFrame(type: number, payload: Buffer): void {
+  protected onConnectionFrame(type: number, payload: Uint8Array): void {
     if (type === FrameType.WELCOME) {
       try {
         const welcome = parseWelcome(payload);
@@ -91,7 +92,7 @@ export class CallerConnection extends Connection {
     this.protocolFailure(`a caller does not accept ${frameName(type)}`);
   }
 
-  protected onStreamFrame(type: number, flags: number, id: number, payload: Buffer): void {
+  protected onStreamFrame(type: number, flags: number, id: number, payload: Uint8Array): void {
     const stream = this.#streams.get(id);
     if (stream === undefined) {
       if (id >= this.#nextStream)
@@ -152,13 +153,9 @@ export class CallerConnection extends Connection {
   }
 
   /** Decodes an item as the protocol says: JSON unless the BINARY flag is set. */
-  static decodeItem(flags: number, payload: Buffer): unknown {
-    if (flags & FLAG_BINARY) return new Uint8Array(payload);
-    try {
-      return JSON.parse(payload.toString('utf8'));
-    } catch (error) {
-      throw new ProtocolError(`DATA item is not valid JSON: ${(error as Error).message}`);
-    }
+  static decodeItem(flags: number, payload: Uint8Array): unknown {
+    if (flags & FLAG_BINARY) return payload.slice();
+    return parseJson(payload, 'DATA item');
   }
 }
 
@@ -271,7 +268,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   // ── frames from the connection ──
 
   /** @internal */
-  receive(flags: number, payload: Buffer): void {
+  receive(flags: number, payload: Uint8Array): void {
     if (this.#detached) {
       this.#connection?.countDetachedItems(1);
       this.#consumedSinceGrant++;
@@ -348,7 +345,8 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
 
   #onContextStop(reason: CancelReason): void {
     if (this.#finished) return;
-    const deadline = rootCause(reason).kind === 'deadline';
+    const root = rootCause(reason);
+    const deadline = root.kind === 'deadline';
     if (this.#connection === undefined) {
       // Not sent yet: the handler never runs.
       this.#start = undefined;
@@ -361,7 +359,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       this.#detach();
       return;
     }
-    this.#connection.control(FrameType.STOP, this.#id, encodeReason(rootCause(reason)));
+    this.#connection.control(FrameType.STOP, this.#id, encodeReason(root));
     // A deadline is a hard bound for the caller: fail now rather than wait for the remote end.
     if (deadline)
       this.#fail(new DeadlineExceeded('the deadline passed before the stream finished'));

@@ -37,10 +37,12 @@ export abstract class Connection {
   readonly #decoder: FrameDecoder;
   #flushScheduled = false;
   #lastReceived = performance.now();
-  // Set by every chunk and turned into a time by the liveness check, so that receiving
-  // costs no clock read (a stop arrives cold; every call on its path is latency).
+  // Set by every chunk received (#heard) and every write (#wrote), and turned into times by
+  // the liveness check, so that neither path reads a clock: a stop runs cold, and every
+  // call on its path is latency.
   #heard = false;
   #lastSent = performance.now();
+  #wrote = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #heartbeatMs: number;
   #closed = false;
@@ -100,7 +102,7 @@ export abstract class Connection {
   flush(): void {
     this.#flushScheduled = false;
     if (this.#closed || this.#encoder.pendingBytes === 0) return;
-    this.#lastSent = performance.now();
+    this.#wrote = true;
     this.channel.write(this.#encoder.take());
   }
 
@@ -151,12 +153,12 @@ export abstract class Connection {
     type: number,
     flags: number,
     stream: number,
-    payload: Buffer,
+    payload: Uint8Array,
   ): void;
-  protected abstract onConnectionFrame(type: number, payload: Buffer): void;
+  protected abstract onConnectionFrame(type: number, payload: Uint8Array): void;
   protected abstract onRemoteError(error: WireError): void;
 
-  #onFrame(type: number, flags: number, stream: number, payload: Buffer): void {
+  #onFrame(type: number, flags: number, stream: number, payload: Uint8Array): void {
     if (this.#closed) return;
     if (type < FrameType.HELLO || type > FrameType.GOAWAY) {
       this.protocolFailure(`unknown frame type ${frameName(type)}`);
@@ -210,6 +212,10 @@ export abstract class Connection {
     if (this.#heard) {
       this.#heard = false;
       this.#lastReceived = now;
+    }
+    if (this.#wrote) {
+      this.#wrote = false;
+      this.#lastSent = now;
     }
     const silentFor = now - this.#lastReceived;
     if (silentFor > this.#heartbeatMs * this.options.missedHeartbeats) {

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { type CancelReason, Context, rootCause } from '@andon/context';
 import type { ByteChannel } from '../transports/transport.js';
 import { errorToWire } from '../wire/errors-codec.js';
-import { FLAG_BINARY, FrameType, frameName, PROTOCOL_VERSION } from '../wire/frame.js';
+import { FLAG_BINARY, FrameType, frameName, PROTOCOL_VERSION, readU32 } from '../wire/frame.js';
 import {
   decodeRequest,
   parseHello,
@@ -68,7 +68,7 @@ export class ResponderConnection extends Connection {
     this.send(FrameType.GOAWAY, 0, JSON.stringify({ message }), 0, true);
   }
 
-  protected onConnectionFrame(type: number, payload: Buffer): void {
+  protected onConnectionFrame(type: number, payload: Uint8Array): void {
     if (type !== FrameType.HELLO) {
       this.protocolFailure(`a responder does not accept ${frameName(type)}`);
       return;
@@ -103,7 +103,7 @@ export class ResponderConnection extends Connection {
     }
   }
 
-  protected onStreamFrame(type: number, flags: number, id: number, payload: Buffer): void {
+  protected onStreamFrame(type: number, flags: number, id: number, payload: Uint8Array): void {
     if (!this.#hello) {
       this.protocolFailure(`${frameName(type)} before HELLO`);
       return;
@@ -123,7 +123,7 @@ export class ResponderConnection extends Connection {
       try {
         if (type === FrameType.CREDIT) {
           if (payload.length !== 4) throw new Error('CREDIT payload must be 4 bytes');
-          stream.grant(payload.readUInt32BE(0));
+          stream.grant(readU32(payload, 0));
         } else if (type === FrameType.STOP) {
           stream.stopByCaller(decodeReason(payload, 'STOP'));
         } else {
@@ -159,7 +159,7 @@ export class ResponderConnection extends Connection {
     this.#streams.delete(id);
   }
 
-  #onRequest(id: number, flags: number, payload: Buffer): void {
+  #onRequest(id: number, flags: number, payload: Uint8Array): void {
     if (id <= this.#highestStream) {
       this.#refuse(id, `REQUEST reuses stream number ${id}`);
       return;

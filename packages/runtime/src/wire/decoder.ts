@@ -1,7 +1,12 @@
-import { HEADER_BYTES, LENGTH_OVERHEAD } from './frame.js';
+import { HEADER_BYTES, LENGTH_OVERHEAD, readU32 } from './frame.js';
 
 /** Receives each whole frame; `payload` is only valid during the call. */
-export type FrameHandler = (type: number, flags: number, stream: number, payload: Buffer) => void;
+export type FrameHandler = (
+  type: number,
+  flags: number,
+  stream: number,
+  payload: Uint8Array,
+) => void;
 
 /**
  * Splits a byte stream into length-prefixed frames. A length outside [6, maxFrame] cannot
@@ -27,7 +32,7 @@ export class FrameDecoder {
     let offset = 0;
     const end = data.length;
     while (end - offset >= 4) {
-      const length = data.readUInt32BE(offset);
+      const length = readU32(data, offset);
       if (length < LENGTH_OVERHEAD || length > this.maxFrame) {
         this.#failed = true;
         this.onError(
@@ -40,8 +45,13 @@ export class FrameDecoder {
       if (end - offset < 4 + length) break;
       const type = data[offset + 4]!;
       const flags = data[offset + 5]!;
-      const stream = data.readUInt32BE(offset + 6);
-      const payload = data.subarray(offset + HEADER_BYTES, offset + 4 + length);
+      const stream = readU32(data, offset + 6);
+      // A plain view: `subarray` of a Buffer goes through Buffer's own constructor.
+      const payload = new Uint8Array(
+        data.buffer,
+        data.byteOffset + offset + HEADER_BYTES,
+        length - LENGTH_OVERHEAD,
+      );
       offset += 4 + length;
       this.onFrame(type, flags, stream, payload);
       if (this.#failed) return;

@@ -35,10 +35,19 @@ export class FrameEncoder {
       chunk.set(payload, at + HEADER_BYTES);
       size = payload.length;
     }
-    chunk.writeUInt32BE(LENGTH_OVERHEAD + size, at);
+    // Byte stores rather than writeUInt32BE: its argument checks cost more than the frame
+    // on a cold stop path, and every value here is already known to be in range.
+    const length = LENGTH_OVERHEAD + size;
+    chunk[at] = length >>> 24;
+    chunk[at + 1] = length >>> 16;
+    chunk[at + 2] = length >>> 8;
+    chunk[at + 3] = length;
     chunk[at + 4] = type;
     chunk[at + 5] = flags;
-    chunk.writeUInt32BE(stream, at + 6);
+    chunk[at + 6] = stream >>> 24;
+    chunk[at + 7] = stream >>> 16;
+    chunk[at + 8] = stream >>> 8;
+    chunk[at + 9] = stream;
     this.#offset = at + HEADER_BYTES + size;
     return size;
   }

@@ -1,5 +1,6 @@
 import { type CancelReason, isStopKind } from '@andon/context';
 import { ProtocolError } from '../errors.js';
+import { readU32 } from './frame.js';
 
 /** HELLO payload (caller → responder). */
 export interface Hello {
@@ -97,10 +98,10 @@ export function encodeRequest(header: RequestHeader, body: string | Uint8Array):
 }
 
 /** Splits a REQUEST payload into its validated header and the raw body bytes. */
-export function decodeRequest(payload: Buffer): { header: RequestHeader; body: Buffer } {
+export function decodeRequest(payload: Uint8Array): { header: RequestHeader; body: Uint8Array } {
   if (payload.length < 4)
     throw new ProtocolError('REQUEST payload is shorter than its 4-byte header length');
-  const headLength = payload.readUInt32BE(0);
+  const headLength = readU32(payload, 0);
   if (headLength > payload.length - 4) {
     throw new ProtocolError(
       `REQUEST header length ${headLength} exceeds the payload (${payload.length - 4} bytes)`,
