@@ -375,9 +375,9 @@ class NatsChannel implements FrameLimitedChannel {
   readonly #maxBody: number;
   #sendSeq = 0;
   #recvSeq = 0;
-  #onData: ((chunk: Buffer) => void) | undefined;
+  #onData: ((chunk: Uint8Array) => void) | undefined;
   #onClose: ((error?: Error) => void) | undefined;
-  #early: Buffer[] | undefined;
+  #early: Uint8Array[] | undefined;
   #closed = false;
   #closeError: Error | undefined;
 
@@ -393,7 +393,7 @@ class NatsChannel implements FrameLimitedChannel {
     this.maxFrame = frameLimitFor(maxPayload);
   }
 
-  start(onData: (chunk: Buffer) => void, onClose: (error?: Error) => void): void {
+  start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
     this.#onData = onData;
     this.#onClose = onClose;
     const early = this.#early;
@@ -433,7 +433,7 @@ class NatsChannel implements FrameLimitedChannel {
     if (this.#closed) return;
     if (envelope.kind === EnvelopeKind.CLOSE) {
       // Not sequence-checked: a refusal from a side that forgot the connection starts at 0.
-      const why = envelope.body.toString('utf8');
+      const why = new TextDecoder().decode(envelope.body);
       this.#finish(new Error(why === '' ? 'the peer closed the connection' : why), false);
       return;
     }
@@ -449,7 +449,7 @@ class NatsChannel implements FrameLimitedChannel {
     this.#recvSeq = (this.#recvSeq + 1) >>> 0;
     if (envelope.body.length === 0) return;
     if (this.#onData) this.#onData(envelope.body);
-    else (this.#early ??= []).push(Buffer.from(envelope.body));
+    else (this.#early ??= []).push(envelope.body.slice());
   }
 
   /** @internal The peer is gone or the link broke; `tell` sends CLOSE if it may be alive. */

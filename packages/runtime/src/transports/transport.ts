@@ -4,7 +4,7 @@
  */
 export interface ByteChannel {
   /** Installs the receivers; called once, before any byte is delivered. */
-  start(onData: (chunk: Buffer) => void, onClose: (error?: Error) => void): void;
+  start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void;
   /** Queues bytes for the peer. Ignored once closed. */
   write(bytes: Buffer): void;
   /** Closes after queued bytes are sent; the peer sees the close. */

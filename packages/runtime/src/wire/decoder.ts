@@ -22,7 +22,7 @@ export class FrameDecoder {
     private readonly onError: (message: string) => void,
   ) {}
 
-  push(chunk: Buffer): void {
+  push(chunk: Uint8Array): void {
     if (this.#failed) return;
     let data = chunk;
     if (this.#pending !== undefined) {
