@@ -18,7 +18,8 @@
 // Environment: the harness's ANDON_BENCH_TRIALS, _WARMUP, _BLOCK, _ROUTES, _TP_ITEMS,
 // _TP_STREAMS, _TP_STREAM_ITEMS, _TP_RUNS (see bench/runtime/run.mjs), plus
 //   ANDON_BENCH_RR_INFLIGHT   requests in flight for request/reply (100)
-//   ANDON_BENCH_RR_MS         request/reply duration in ms (3000)
+//   ANDON_BENCH_RR_MS         request/reply duration in ms (3000; 0 skips request/reply)
+//   ANDON_BENCH_CONFIGS       comma-separated configurations to run (all)
 import { cpus } from 'node:os';
 import andonTcp from '../runtime/andon/config.mjs';
 import { intFromEnv } from '../runtime/env.mjs';
@@ -31,7 +32,11 @@ import rawNats from './raw-nats/config.mjs';
 import rawNatsRelay from './raw-nats-relay/config.mjs';
 import { requestReply } from './request-reply.mjs';
 
-const CONFIGS = [rawNats, rawNatsRelay, rawTcp, andonNats, andonTcp];
+const ALL = [rawNats, rawNatsRelay, rawTcp, andonNats, andonTcp];
+const wanted = process.env.ANDON_BENCH_CONFIGS?.split(',').map((name) => name.trim());
+const CONFIGS = ALL.filter((config) => !wanted || wanted.includes(config.name));
+if (CONFIGS.length === 0)
+  throw new Error(`ANDON_BENCH_CONFIGS names none of ${ALL.map((c) => c.name)}`);
 const REQUEST_REPLY = [rawNats];
 const ANDON_REQUEST_REPLY = ['nats', 'tcp'];
 
@@ -71,11 +76,12 @@ try {
     }
   }
   const requestReplyResults = {};
-  for (const config of REQUEST_REPLY) {
+  const runRequestReply = rr.durationMs > 0;
+  for (const config of runRequestReply ? REQUEST_REPLY : []) {
     log(`request/reply: ${config.name}, ${rr.inFlight} in flight`);
     requestReplyResults[config.name] = await requestReply(config, { natsUrl: server.url, ...rr });
   }
-  for (const transport of ANDON_REQUEST_REPLY) {
+  for (const transport of runRequestReply ? ANDON_REQUEST_REPLY : []) {
     log(`request/response: andon-${transport}, ${rr.inFlight} in flight`);
     requestReplyResults[`andon-${transport}`] = await andonRequestReply(transport, {
       natsUrl: server.url,

@@ -45,7 +45,7 @@ class LongTimer {
  * new Context({ clock: systemClock }).clock === systemClock; // true, and the default anyway
  */
 export const systemClock: Clock = {
-  now: () => Date.now(),
+  now: Date.now,
   setTimer(callback, delayMs) {
     if (delayMs > MAX_TIMER_DELAY) return new LongTimer(callback, Date.now() + delayMs);
     const handle = setTimeout(callback, Math.max(0, delayMs));

@@ -205,7 +205,8 @@ describe.skipIf(!bin)('NATS transport', () => {
       nc.subscribe(inbox, {
         callback: (_e, msg) => {
           const envelope = decodeEnvelope(msg.data);
-          if (envelope.kind === EnvelopeKind.CLOSE) closes.push(Buffer.from(envelope.body).toString());
+          if (envelope.kind === EnvelopeKind.CLOSE)
+            closes.push(Buffer.from(envelope.body).toString());
           else {
             expect(envelope.seq).toBe(expected++);
             expect(msg.reply).toBe(`${address}.raw-1`);

@@ -160,6 +160,16 @@ export abstract class Connection {
 
   #onFrame(type: number, flags: number, stream: number, payload: Uint8Array): void {
     if (this.#closed) return;
+    // The common case, a well-formed stream frame (REQUEST … CREDIT), straight through.
+    if (
+      stream !== 0 &&
+      type >= FrameType.REQUEST &&
+      type <= FrameType.CREDIT &&
+      (flags === 0 || (flags === FLAG_BINARY && carriesBody(type)))
+    ) {
+      this.onStreamFrame(type, flags, stream, payload);
+      return;
+    }
     if (type < FrameType.HELLO || type > FrameType.GOAWAY) {
       this.protocolFailure(`unknown frame type ${frameName(type)}`);
       return;

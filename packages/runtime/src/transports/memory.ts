@@ -72,9 +72,9 @@ class MemoryEnd implements ByteChannel {
   peerEnd: MemoryEnd | undefined;
   frozen = false;
   onGone: (() => void) | undefined;
-  #onData: ((chunk: Buffer) => void) | undefined;
+  #onData: ((chunk: Uint8Array) => void) | undefined;
   #onClose: ((error?: Error) => void) | undefined;
-  #inbox: Buffer[] = [];
+  #inbox: Uint8Array[] = [];
   #scheduled = false;
   #closed = false;
 
@@ -88,13 +88,13 @@ class MemoryEnd implements ByteChannel {
     return [a, b];
   }
 
-  start(onData: (chunk: Buffer) => void, onClose: (error?: Error) => void): void {
+  start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
     this.#onData = onData;
     this.#onClose = onClose;
     this.flushSoon();
   }
 
-  write(bytes: Buffer): void {
+  write(bytes: Uint8Array): void {
     const peer = this.peerEnd;
     if (this.#closed || !peer || peer.#closed) return;
     peer.#inbox.push(bytes);

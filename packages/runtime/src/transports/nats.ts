@@ -158,7 +158,13 @@ export class NatsTransport implements Transport {
     this.#onChannel = onChannel;
     try {
       this.#listenSub = this.connection.subscribe(`${address}.*`, {
-        callback: (_error, msg) => this.#guard(msg, () => this.#onServedMessage(address, msg)),
+        callback: (_error, msg) => {
+          try {
+            this.#onServedMessage(address, msg);
+          } catch (error) {
+            this.#reportFailure(msg, error);
+          }
+        },
       });
     } catch (error) {
       return Promise.reject(this.#disconnected('cannot subscribe', error));
@@ -187,7 +193,13 @@ export class NatsTransport implements Transport {
     const inbox = callerSubject(this.subjectPrefix, this.id);
     try {
       this.#inboxSub ??= this.connection.subscribe(`${inbox}.*`, {
-        callback: (_error, msg) => this.#guard(msg, () => this.#onCalledMessage(msg)),
+        callback: (_error, msg) => {
+          try {
+            this.#onCalledMessage(msg);
+          } catch (error) {
+            this.#reportFailure(msg, error);
+          }
+        },
       });
     } catch (error) {
       return Promise.reject(this.#disconnected(`cannot reach ${address}`, error));
@@ -229,16 +241,12 @@ export class NatsTransport implements Transport {
 
   // ── inbound ──
 
-  /** Nothing a message causes may escape into the client's read loop. */
-  #guard(msg: Msg, handle: () => void): void {
-    try {
-      handle();
-    } catch (error) {
-      this.#log?.error(
-        { subject: msg.subject, problem: error instanceof Error ? error.message : String(error) },
-        'nats transport: handling a message failed',
-      );
-    }
+  /** Nothing a message causes may escape into the client's read loop: it is logged here. */
+  #reportFailure(msg: Msg, error: unknown): void {
+    this.#log?.error(
+      { subject: msg.subject, problem: error instanceof Error ? error.message : String(error) },
+      'nats transport: handling a message failed',
+    );
   }
 
   #onServedMessage(address: string, msg: Msg): void {
@@ -405,7 +413,7 @@ class NatsChannel implements FrameLimitedChannel {
     if (this.#closed) queueMicrotask(() => onClose(this.#closeError));
   }
 
-  write(bytes: Buffer): void {
+  write(bytes: Uint8Array): void {
     if (this.#closed) return;
     for (let offset = 0; offset < bytes.length; offset += this.#maxBody) {
       const length = Math.min(this.#maxBody, bytes.length - offset);

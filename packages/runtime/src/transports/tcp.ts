@@ -81,7 +81,7 @@ class SocketChannel implements ByteChannel {
     if (this.socket.destroyed) queueMicrotask(() => onClose(this.#lastError));
   }
 
-  write(bytes: Buffer): void {
+  write(bytes: Uint8Array): void {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(bytes);
   }
 

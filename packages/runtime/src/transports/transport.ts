@@ -6,7 +6,7 @@ export interface ByteChannel {
   /** Installs the receivers; called once, before any byte is delivered. */
   start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void;
   /** Queues bytes for the peer. Ignored once closed. */
-  write(bytes: Buffer): void;
+  write(bytes: Uint8Array): void;
   /** Closes after queued bytes are sent; the peer sees the close. */
   end(): void;
   /** Closes at once, dropping queued bytes. */

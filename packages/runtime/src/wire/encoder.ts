@@ -53,8 +53,10 @@ export class FrameEncoder {
   }
 
   /** Removes and returns everything encoded so far (empty when nothing is pending). */
-  take(): Buffer {
-    const out = this.#chunk.subarray(this.#start, this.#offset);
+  take(): Uint8Array {
+    // A plain view: `subarray` of a Buffer goes through Buffer's own constructor.
+    const chunk = this.#chunk;
+    const out = new Uint8Array(chunk.buffer, chunk.byteOffset + this.#start, this.pendingBytes);
     this.#start = this.#offset;
     return out;
   }
