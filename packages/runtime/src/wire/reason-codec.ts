@@ -38,32 +38,28 @@ export function encodeReason(reason: CancelReason): Uint8Array {
   let { origin, message } = reason;
   if (origin.length * 3 > MAX_ORIGIN_BYTES) origin = clip(origin, MAX_ORIGIN_BYTES);
   if (message.length * 3 > MAX_MESSAGE_BYTES) message = clip(message, MAX_MESSAGE_BYTES);
-  const out = new Uint8Array(FIXED_BYTES + 3 * (origin.length + message.length));
+  let units = 0; // every UTF-16 unit OR-ed together: ASCII while it stays below 0x80
+  for (let i = 0; i < origin.length; i++) units |= origin.charCodeAt(i);
+  for (let i = 0; i < message.length; i++) units |= message.charCodeAt(i);
+  const ascii = units <= 0x7f;
+  // Exactly sized when ASCII: V8 keeps typed arrays of up to 64 bytes on its heap, and a
+  // larger one costs a separate allocation.
+  const out = new Uint8Array(FIXED_BYTES + (ascii ? 1 : 3) * (origin.length + message.length));
   out[0] = STOP_KINDS.indexOf(reason.kind);
   float[0] = reason.at;
   for (let i = 0; i < 8; i++) out[1 + i] = floatBytes[FLOAT_ORDER[i]!]!;
-  let end = FIXED_BYTES;
-  let units = 0; // every UTF-16 unit OR-ed together: ASCII when it stays below 0x80
-  for (let i = 0; i < origin.length; i++) {
-    const unit = origin.charCodeAt(i);
-    units |= unit;
-    out[end++] = unit;
-  }
-  for (let i = 0; i < message.length; i++) {
-    const unit = message.charCodeAt(i);
-    units |= unit;
-    out[end++] = unit;
-  }
-  if (units <= 0x7f) {
+  if (ascii) {
+    let end = FIXED_BYTES;
+    for (let i = 0; i < origin.length; i++) out[end++] = origin.charCodeAt(i);
+    for (let i = 0; i < message.length; i++) out[end++] = message.charCodeAt(i);
     out[9] = origin.length >>> 8;
     out[10] = origin.length & 0xff;
-    return out.subarray(0, end);
+    return out;
   }
-  // Not ASCII: the bytes above were truncated UTF-16 units; write real UTF-8 over them.
   const originBytes = utf8Encoder.encodeInto(origin, out.subarray(FIXED_BYTES)).written;
   out[9] = originBytes >>> 8;
   out[10] = originBytes & 0xff;
-  end = FIXED_BYTES + originBytes;
+  const end = FIXED_BYTES + originBytes;
   return out.subarray(0, end + utf8Encoder.encodeInto(message, out.subarray(end)).written);
 }
 
