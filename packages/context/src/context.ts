@@ -1,7 +1,14 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { type Deferred, deferred } from './deferred.js';
 import { CancelledError, isCancelledError } from './errors.js';
-import { type CancelReason, describe, parentReason, type ReasonInput, toReason } from './reason.js';
+import {
+  type CancelReason,
+  describe,
+  isFinishedReason,
+  parentReason,
+  type ReasonInput,
+  toReason,
+} from './reason.js';
 import {
   type CancelCallback,
   Registrations,
@@ -591,6 +598,12 @@ export class Context implements Disposable {
       if (input !== undefined) toReason(input, defaultKind, 0);
       return;
     }
+    // A finished reason (from the wire, or another context) needs no clock read: a cold
+    // Date.now() costs microseconds, and children that need a time read it lazily.
+    if (isFinishedReason(input)) {
+      Context.#propagate(this, target, input, undefined);
+      return;
+    }
     const now = this.#clock.now();
     Context.#propagate(this, target, toReason(input, defaultKind, now), now);
   }
@@ -602,7 +615,12 @@ export class Context implements Disposable {
    * allocation beyond the effects it records: the stop path runs once per request, cold,
    * and what it touches is its latency.
    */
-  static #propagate(root: Context, target: number, reason: CancelReason, now: number): void {
+  static #propagate(
+    root: Context,
+    target: number,
+    reason: CancelReason,
+    now: number | undefined,
+  ): void {
     let first: Effect | undefined;
     let more: Effect[] | undefined;
     let inherited: CancelReason | undefined;
@@ -613,7 +631,8 @@ export class Context implements Disposable {
       const changes = from < target && (flags & DISPOSED) === 0;
       if (changes) {
         node.#flags = (flags & ~STATE_MASK) | target;
-        const trigger = node === root ? reason : (inherited ??= parentReason(reason, now));
+        const trigger =
+          node === root ? reason : (inherited ??= parentReason(reason, now ?? root.#clock.now()));
         if (node.#reason === undefined) node.#reason = trigger;
         const extras = node.#extras;
         if (extras !== undefined) {

@@ -80,9 +80,7 @@ export function toReason(input: ReasonInput, defaultKind: StopKind, now: number)
   if (typeof input !== 'object' || input === null) {
     throw new TypeError(`reason must be a string or a reason object, got ${describe(input)}`);
   }
-  // A complete, frozen reason (one that crossed the wire, or another context's) is used
-  // as it is: no copy on the stop path.
-  if (Object.isFrozen(input) && isCompleteReason(input)) return input as CancelReason;
+  if (isFinishedReason(input)) return input;
   const kind = input.kind ?? defaultKind;
   if (!isStopKind(kind)) {
     throw new TypeError(
@@ -130,6 +128,16 @@ export function parentReason(original: CancelReason, at: number): CancelReason {
     at,
     cause,
   });
+}
+
+/**
+ * @internal A complete, frozen reason (one that crossed the wire, or another context's):
+ * usable as it is, with no copy and no clock read on the stop path.
+ */
+export function isFinishedReason(input: ReasonInput): input is CancelReason {
+  return (
+    typeof input === 'object' && input !== null && Object.isFrozen(input) && isCompleteReason(input)
+  );
 }
 
 function isCompleteReason(input: Partial<CancelReason>): boolean {
