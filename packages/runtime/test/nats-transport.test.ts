@@ -202,6 +202,8 @@ describe.skipIf(!bin)('NATS transport', () => {
         () => {},
       );
       let expected = 0;
+      // The responder answers with a connection subject of its own as the reply.
+      const own = `andon.v1.rc.${address.split('.').pop()}.raw-1`;
       nc.subscribe(inbox, {
         callback: (_e, msg) => {
           const envelope = decodeEnvelope(msg.data);
@@ -209,16 +211,14 @@ describe.skipIf(!bin)('NATS transport', () => {
             closes.push(Buffer.from(envelope.body).toString());
           else {
             expect(envelope.seq).toBe(expected++);
-            expect(msg.reply).toBe(`${address}.raw-1`);
+            expect(msg.reply).toBe(own);
             decoder.push(envelope.body);
           }
         },
       });
       let seq = 0;
-      const send = (bytes: Buffer, at = seq++) =>
-        nc.publish(`${address}.raw-1`, encodeEnvelope(EnvelopeKind.DATA, at, bytes), {
-          reply: inbox,
-        });
+      const send = (bytes: Uint8Array, at = seq++, subject = `${address}.raw-1`) =>
+        nc.publish(subject, encodeEnvelope(EnvelopeKind.DATA, at, bytes), { reply: inbox });
       const encoder = new FrameEncoder();
       const hello = {
         magic: 'andon',
@@ -238,9 +238,20 @@ describe.skipIf(!bin)('NATS transport', () => {
       await until(() => frames.some((f) => f.type === FrameType.END), 3000, 'END');
       expect(frames.map((f) => f.type)).toEqual([FrameType.WELCOME, FrameType.DATA, FrameType.END]);
       expect(JSON.parse(frames[1]!.payload.toString())).toEqual({ echo: 'hi' });
+      // The connection goes on on the responder's own subject (a peer that kept using the
+      // address subject would be served too).
+      encoder.frame(
+        FrameType.REQUEST,
+        0,
+        2,
+        encodeRequest({ endpoint: 'conf/raw/echo', id: 'r2', credit: 8 }, JSON.stringify('ho')),
+      );
+      send(encoder.take(), seq++, own);
+      await until(() => frames.filter((f) => f.type === FrameType.END).length === 2, 3000, 'END 2');
+      expect(JSON.parse(frames[3]!.payload.toString())).toEqual({ echo: 'ho' });
       // Skip a sequence number: the responder must drop the connection and say so.
       encoder.frame(FrameType.PING, 0, 0, Buffer.alloc(8));
-      send(encoder.take(), seq + 1);
+      send(encoder.take(), seq + 1, own);
       await until(() => closes.length > 0, 3000, 'CLOSE');
       expect(closes[0]).toMatch(/lost/);
     } finally {

@@ -27,6 +27,15 @@ export function responderSubject(prefix: string, id: string): string {
   return `${prefix}.v${NATS_TRANSPORT_VERSION}.rt.${id}`;
 }
 
+/**
+ * A responder's subject of its own for one accepted connection: `<prefix>.v1.rc.<id>.<conn>`.
+ * Outside `<prefix>.v1.rt.<id>.*`, so it has a subscription of its own and a message on it
+ * needs no lookup by subject.
+ */
+export function servedConnectionSubject(prefix: string, id: string, connection: string): string {
+  return `${prefix}.v${NATS_TRANSPORT_VERSION}.rc.${id}.${connection}`;
+}
+
 /** Where a caller receives: `<prefix>.v1.in.<id>`; one more token names the connection. */
 export function callerSubject(prefix: string, id: string): string {
   return `${prefix}.v${NATS_TRANSPORT_VERSION}.in.${id}`;

@@ -26,6 +26,7 @@ import {
   isPlainSubject,
   isToken,
   responderSubject,
+  servedConnectionSubject,
 } from './nats-envelope.js';
 import type { ByteChannel, Transport } from './transport.js';
 
@@ -99,7 +100,6 @@ export class NatsTransport implements Transport {
   readonly #served = new Map<string, NatsChannel>();
   readonly #called = new Map<string, NatsChannel>();
   #listenSub: Subscription | undefined;
-  #inboxSub: Subscription | undefined;
   #onChannel: ((channel: ByteChannel) => void) | undefined;
   #status: (AsyncIterable<Status> & { stop(): void }) | undefined;
   #connected: boolean;
@@ -190,26 +190,20 @@ export class NatsTransport implements Transport {
         new Disconnected(`cannot reach ${address}: not connected to ${this.#server}`),
       );
     }
-    const inbox = callerSubject(this.subjectPrefix, this.id);
-    try {
-      this.#inboxSub ??= this.connection.subscribe(`${inbox}.*`, {
-        callback: (_error, msg) => {
-          try {
-            this.#onCalledMessage(msg);
-          } catch (error) {
-            this.#reportFailure(msg, error);
-          }
-        },
-      });
-    } catch (error) {
-      return Promise.reject(this.#disconnected(`cannot reach ${address}`, error));
-    }
     const n = this.#nextConnection++;
     const out = `${address}.${this.id}-${n}`;
-    const reply = `${inbox}.${n}`;
+    const reply = `${callerSubject(this.subjectPrefix, this.id)}.${n}`;
     const channel = new NatsChannel(this, out, reply, out, this.maxPayload, () =>
       this.#forget(this.#called, reply),
     );
+    // It publishes on the responder's address subject until the responder names its own.
+    channel.awaitingPeerSubject = true;
+    try {
+      // Subscribed before the first publish, so the server has it when the answer comes.
+      this.#subscribeOwn(channel, reply);
+    } catch (error) {
+      return Promise.reject(this.#disconnected(`cannot reach ${address}`, error));
+    }
     this.#called.set(reply, channel);
     return Promise.resolve(channel);
   }
@@ -241,6 +235,35 @@ export class NatsTransport implements Transport {
 
   // ── inbound ──
 
+  /**
+   * Gives `channel` a subscription of its own on `subject`: its messages then reach it
+   * without decoding their subject or looking it up (a cold TextDecoder call on every stop).
+   */
+  #subscribeOwn(channel: NatsChannel, subject: string): void {
+    channel.subscription = this.connection.subscribe(subject, {
+      callback: (_error, msg) => {
+        try {
+          this.#onOwnMessage(channel, msg);
+        } catch (error) {
+          this.#reportFailure(msg, error);
+        }
+      },
+    });
+  }
+
+  #onOwnMessage(channel: NatsChannel, msg: Msg): void {
+    if (isNoResponders(msg)) {
+      // A message we sent with this subject as its reply found nobody: the peer is gone.
+      channel.lost(new Disconnected(`nobody listens on ${channel.peer}: the peer is gone`));
+      return;
+    }
+    const envelope = this.#decode(msg, channel);
+    if (envelope === undefined) return;
+    // A responder names its connection subject in the reply of its first message.
+    if (channel.awaitingPeerSubject) channel.adoptPeerSubject(msg.reply);
+    channel.receive(envelope);
+  }
+
   /** Nothing a message causes may escape into the client's read loop: it is logged here. */
   #reportFailure(msg: Msg, error: unknown): void {
     this.#log?.error(
@@ -252,7 +275,7 @@ export class NatsTransport implements Transport {
   #onServedMessage(address: string, msg: Msg): void {
     const subject = msg.subject;
     const existing = this.#served.get(subject);
-    if (msg.headers?.code === 503 || msg.headers?.status === '503') {
+    if (isNoResponders(msg)) {
       // A message we sent with this subject as its reply found nobody: the caller is gone.
       existing?.lost(
         new Disconnected(`the caller on ${existing.peer} is gone (NATS: no responders)`),
@@ -278,31 +301,16 @@ export class NatsTransport implements Transport {
       this.#refuse(reply, 'the responder is not accepting connections');
       return;
     }
-    const channel = new NatsChannel(this, reply, subject, reply, this.maxPayload, () =>
+    const own = servedConnectionSubject(this.subjectPrefix, this.id, token);
+    const channel = new NatsChannel(this, reply, own, reply, this.maxPayload, () =>
       this.#forget(this.#served, subject),
     );
+    // Messages the caller sends before it has seen `own` still come through the address
+    // subscription (in order: one sender, one receiving connection), so both routes stay.
+    this.#subscribeOwn(channel, own);
     this.#served.set(subject, channel);
     accept(channel);
     channel.receive(envelope);
-  }
-
-  #onCalledMessage(msg: Msg): void {
-    const subject = msg.subject;
-    const channel = this.#called.get(subject);
-    if (msg.headers?.code === 503 || msg.headers?.status === '503') {
-      channel?.lost(
-        new Disconnected(
-          `nobody listens on ${channel.peer}: the responder is gone (NATS: no responders)`,
-        ),
-      );
-      return;
-    }
-    const envelope = this.#decode(msg, channel);
-    if (envelope === undefined) return;
-    if (channel) channel.receive(envelope);
-    else if (envelope.kind === EnvelopeKind.DATA && isPlainSubject(msg.reply)) {
-      this.#refuse(msg.reply, 'no such connection');
-    }
   }
 
   #decode(msg: Msg, channel: NatsChannel | undefined): Envelope | undefined {
@@ -322,18 +330,17 @@ export class NatsTransport implements Transport {
   }
 
   #forget(map: Map<string, NatsChannel>, key: string): void {
+    const channel = map.get(key);
     map.delete(key);
+    if (channel?.subscription && !this.connection.isClosed()) channel.subscription.unsubscribe();
     this.#releaseIfIdle();
   }
 
   #releaseIfIdle(): void {
     if (!this.#closed || this.#served.size > 0 || this.#called.size > 0) return;
     const open = !this.connection.isClosed();
-    if (open) {
-      this.#listenSub?.unsubscribe();
-      this.#inboxSub?.unsubscribe();
-    }
-    this.#listenSub = this.#inboxSub = undefined;
+    if (open) this.#listenSub?.unsubscribe();
+    this.#listenSub = undefined;
     this.#status?.stop();
     this.#status = undefined;
   }
@@ -389,9 +396,14 @@ class NatsChannel implements FrameLimitedChannel {
   #closed = false;
   #closeError: Error | undefined;
 
+  /** @internal The subscription of this connection's own subject. */
+  subscription: Subscription | undefined;
+  /** @internal True until a caller has learned the responder's connection subject. */
+  awaitingPeerSubject = false;
+
   constructor(
     private readonly transport: NatsTransport,
-    private readonly out: string,
+    private out: string,
     private readonly reply: string,
     readonly peer: string,
     maxPayload: number,
@@ -399,6 +411,12 @@ class NatsChannel implements FrameLimitedChannel {
   ) {
     this.#maxBody = maxPayload - ENVELOPE_BYTES;
     this.maxFrame = frameLimitFor(maxPayload);
+  }
+
+  /** @internal From now on, publish where the responder asked (a reply subject it owns). */
+  adoptPeerSubject(subject: string | undefined): void {
+    this.awaitingPeerSubject = false;
+    if (isPlainSubject(subject)) this.out = subject;
   }
 
   start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
@@ -566,4 +584,10 @@ export async function connectNats(options: ConnectNatsOptions = {}): Promise<Run
       return closing;
     },
   };
+}
+
+/** A server status saying that a message found no subscriber (503, "no responders"). */
+function isNoResponders(msg: Msg): boolean {
+  const headers = msg.headers;
+  return headers !== undefined && (headers.code === 503 || headers.status === '503');
 }
