@@ -40,6 +40,16 @@ describe('STOP/KILL reasons on the wire', () => {
     );
   });
 
+  it('decodes each reason afresh: texts of the same length or bytes are not confused', () => {
+    const texts = ['abcd', 'abce', 'é€', 'ab€', 'abcd', 'stop requested', 'stop requestee'];
+    for (const text of texts) {
+      expect(roundTrip(reason({ message: text, origin: text }))).toMatchObject({
+        message: text,
+        origin: text,
+      });
+    }
+  });
+
   it('sends only the root reason: a cause is not carried', () => {
     const root = reason({ kind: 'deadline' });
     const decoded = roundTrip({ ...reason({ kind: 'parent' }), cause: root });

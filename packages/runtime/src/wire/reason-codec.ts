@@ -92,15 +92,10 @@ export function decodeReason(payload: Uint8Array, what: string): CancelReason {
       `${what} reason's origin (${split - FIXED_BYTES} bytes) overruns the payload`,
     );
   }
-  // Plain views: `subarray` of a Buffer goes through Buffer's own constructor.
-  const { buffer, byteOffset } = payload;
-  const origin = new Uint8Array(buffer, byteOffset + FIXED_BYTES, split - FIXED_BYTES);
-  const message = new Uint8Array(buffer, byteOffset + split, length - split);
-  const ascii = isAscii(payload, FIXED_BYTES, length);
   const reason: CancelReason = Object.freeze({
     kind,
-    message: ascii ? fromAscii(message) : utf8Decoder.decode(message),
-    origin: ascii ? fromAscii(origin) : utf8Decoder.decode(origin),
+    message: lastMessage.read(payload, split, length),
+    origin: lastOrigin.read(payload, FIXED_BYTES, split),
     at,
   });
   decoded = reason;
@@ -114,14 +109,48 @@ export function releaseDecodedReason(): void {
   decodedBytes = undefined;
 }
 
-function isAscii(bytes: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (bytes[i]! > 0x7f) return false;
-  return true;
+/**
+ * One text field of the last reason decoded, bytes and string. Stops repeat their texts
+ * (the default message, a tier's name), and comparing a few bytes costs a fraction of
+ * decoding them again on the cold stop path.
+ */
+class RecentText {
+  #bytes = new Uint8Array(0);
+  #text = '';
+
+  read(payload: Uint8Array, start: number, end: number): string {
+    const known = this.#bytes;
+    if (known.length === end - start) {
+      let same = true;
+      for (let i = 0; i < known.length; i++) {
+        if (known[i] !== payload[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.#text;
+    }
+    // A plain view: `subarray` of a Buffer goes through Buffer's own constructor.
+    const bytes = new Uint8Array(payload.buffer, payload.byteOffset + start, end - start);
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i]! > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    // At most 4 KiB, far below any engine's argument limit.
+    const text = ascii
+      ? String.fromCharCode.apply(null, bytes as unknown as number[])
+      : utf8Decoder.decode(bytes);
+    this.#bytes = bytes.slice();
+    this.#text = text;
+    return text;
+  }
 }
 
-// At most 4 KiB, far below any engine's argument limit.
-const fromAscii = (bytes: Uint8Array): string =>
-  String.fromCharCode.apply(null, bytes as unknown as number[]);
+const lastMessage = new RecentText();
+const lastOrigin = new RecentText();
 
 /** `text`, cut to at most `maxBytes` of UTF-8 (never inside a character). */
 export function clip(text: string, maxBytes: number): string {
