@@ -15,6 +15,7 @@ export {
 export { CancelledError, isCancelledError } from './errors.js';
 export {
   type CancelReason,
+  createReason,
   isStopKind,
   type ReasonInput,
   rootCause,

@@ -17,6 +17,7 @@ const MAIN_EXPORTS = [
   'all',
   'any',
   'cancellable',
+  'createReason',
   'isCancelledError',
   'isStopKind',
   'openSharedContext',

@@ -1,4 +1,4 @@
-import { type CancelReason, STOP_KINDS } from '@andon/context';
+import { type CancelReason, createReason, STOP_KINDS } from '@andon/context';
 import { ProtocolError } from '../errors.js';
 
 // The reason of a STOP or KILL frame, in binary (docs/PROTOCOL.md, "Reasons on the wire"):
@@ -85,14 +85,15 @@ export function decodeReason(payload: Uint8Array, what: string): CancelReason {
   if (kind === undefined) throw new ProtocolError(`${what} reason has unknown kind ${payload[0]}`);
   for (let i = 0; i < 8; i++) floatBytes[FLOAT_ORDER[i]!] = payload[1 + i]!;
   const at = float[0]!;
-  if (!Number.isFinite(at)) throw new ProtocolError(`${what} reason has a non-finite time`);
+  // Finite: NaN and ±Infinity give NaN (no builtin call on the cold stop path).
+  if (at - at !== 0) throw new ProtocolError(`${what} reason has a non-finite time`);
   const split = FIXED_BYTES + ((payload[9]! << 8) | payload[10]!);
   if (split > length) {
     throw new ProtocolError(
       `${what} reason's origin (${split - FIXED_BYTES} bytes) overruns the payload`,
     );
   }
-  const reason: CancelReason = Object.freeze({
+  const reason = createReason({
     kind,
     message: lastMessage.read(payload, split, length),
     origin: lastOrigin.read(payload, FIXED_BYTES, split),
