@@ -1,4 +1,4 @@
-import { type CancelReason, createReason, STOP_KINDS } from '@andon/context';
+import { type CancelReason, createReason, STOP_KINDS, type StopKind } from '@andon/context';
 import { ProtocolError } from '../errors.js';
 
 // The reason of a STOP or KILL frame, in binary (docs/PROTOCOL.md, "Reasons on the wire"):
@@ -28,6 +28,12 @@ const FLOAT_ORDER =
     ? [7, 6, 5, 4, 3, 2, 1, 0]
     : [0, 1, 2, 3, 4, 5, 6, 7];
 
+/** Each kind's code (its index in STOP_KINDS), as a lookup rather than an indexOf call. */
+const KIND_CODES = Object.fromEntries(STOP_KINDS.map((kind, code) => [kind, code])) as Record<
+  StopKind,
+  number
+>;
+
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
@@ -45,7 +51,7 @@ export function encodeReason(reason: CancelReason): Uint8Array {
   // Exactly sized when ASCII: V8 keeps typed arrays of up to 64 bytes on its heap, and a
   // larger one costs a separate allocation.
   const out = new Uint8Array(FIXED_BYTES + (ascii ? 1 : 3) * (origin.length + message.length));
-  out[0] = STOP_KINDS.indexOf(reason.kind);
+  out[0] = KIND_CODES[reason.kind];
   float[0] = reason.at;
   for (let i = 0; i < 8; i++) out[1 + i] = floatBytes[FLOAT_ORDER[i]!]!;
   if (ascii) {
