@@ -57,7 +57,10 @@ describe('front end with the openai SDK', () => {
           stream.controller.abort();
         }
       }
-      expect(received).toBe(5);
+      // After abort() the SDK may still yield chunks it had already read (several arrive in
+      // one read on a busy machine); what matters is that the loop ends.
+      if (how === 'break') expect(received).toBe(5);
+      else expect(received).toBeGreaterThanOrEqual(5);
       await waitFor(
         () => app!.engine.stats().slotsBusy === 0,
         'the engine slot to be freed',

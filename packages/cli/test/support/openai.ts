@@ -43,7 +43,12 @@ export async function streamAndAbort(client: OpenAI, after = 5): Promise<number>
   let received = 0;
   try {
     for await (const _chunk of stream) {
-      if (++received === after) stream.controller.abort();
+      if (++received === after) {
+        stream.controller.abort();
+        // Chunks the SDK had already read may still be yielded after the abort (several
+        // arrive in one read on a busy machine): a caller that aborts stops reading.
+        break;
+      }
     }
   } catch (error) {
     // The SDK may end the loop with its abort error instead of quietly; both are the abort.
