@@ -96,10 +96,16 @@ try {
   // raw-nats-relay is the like-for-like baseline (a process in the middle, as andon has);
   // raw-nats there has nats-server alone in the middle, one process fewer.
   const andonVsRawNats = {};
+  // Which baseline has the same processes as each andon route, so the ratio to read is clear.
+  const likeForLike = {
+    '2-tier': 'raw-nats: client → nats-server → backend, the three processes of BASELINES.md',
+    '3-tier': 'raw-nats-relay: client → nats-server → middle process → nats-server → backend',
+  };
   for (const [route, rows] of Object.entries(results.cancelLatency)) {
     const a = rows['andon-nats'];
     if (!a) continue;
     andonVsRawNats[route] = {
+      likeForLike: likeForLike[route],
       andonNatsP50Us: a.p50Us,
       andonNatsP99Us: a.p99Us,
       p50VsRawNats: a.p50VsRawNats,
