@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertBuilt, Cli, killAll, processesMentioning } from './support/cli.js';
+import { HAVE_NATS_SERVER, startNatsServer } from './support/nats-server.js';
 
 // Generous bounds: two shared cores, several engineers' suites at once.
 const START_MS = 15_000;
@@ -133,6 +134,32 @@ describe('andon demo (all three tiers)', () => {
       "option '--timeout <ms>' argument 'soon' is invalid. expected a whole number of milliseconds >= 1",
     );
   });
+});
+
+describe.skipIf(!HAVE_NATS_SERVER)('andon demo --nats', () => {
+  let nats: { url: string; stop(): Promise<void> } | undefined;
+  afterEach(async () => {
+    await nats?.stop();
+    nats = undefined;
+  });
+
+  it('runs the three tiers over NATS, and two demos on one server stay apart', async () => {
+    nats = await startNatsServer();
+    const demos = [0, 1].map(() => new Cli(['demo', '--nats', nats!.url], { TMPDIR: dir }));
+    for (const demo of demos) {
+      expect(await demo.exit(START_MS + EXIT_MS), demo.transcript).toEqual({
+        code: 0,
+        signal: null,
+      });
+      expectClientStopped(tier(demo.stdout, 'client'));
+      const at = expectServerCancelled(tier(demo.stdout, 'server'));
+      // Each middle forwarded its own run's responses only.
+      expect(
+        numbers(tier(demo.stdout, 'middle'), /^Middle server: Forwarding response (\d+)$/),
+      ).toEqual([...Array(at).keys()]);
+    }
+    expect(processesMentioning(nats.url)).toEqual([]);
+  }, 60_000);
 });
 
 describe('andon demo server / client (separate processes)', () => {

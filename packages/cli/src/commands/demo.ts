@@ -4,7 +4,7 @@ import { runMiddle } from '../demo/middle.js';
 import { runDemo } from '../demo/orchestrate.js';
 import { runServer } from '../demo/server.js';
 import { exitWith } from '../lib/action.js';
-import { addConnectOptions, parseMs, parseName } from '../lib/options.js';
+import { addConnectOptions, parseMs, parseName, parseNatsUrl } from '../lib/options.js';
 
 // Set by the orchestrator on the tiers it starts; not for people.
 const exitWithParent = () =>
@@ -49,11 +49,18 @@ export function registerDemo(program: Command): void {
       3000,
     )
     .option('--verbose', "show the tiers' startup and shutdown messages")
+    .addOption(
+      new Option(
+        '--nats <url>',
+        'run the tiers over NATS at this server (transport and discovery) instead of TCP and a fresh discovery directory; the namespace gets a per-run suffix so that demos sharing a server stay apart',
+      ).argParser(parseNatsUrl),
+    )
     .addOption(ignoreStop())
     .action(
       exitWith((o: Record<string, unknown>) =>
         runDemo({
           namespace: o.namespace as string,
+          ...(o.nats === undefined ? {} : { nats: o.nats as string }),
           timeoutMs: o.timeout as number,
           startupMs: o.startupTimeout as number,
           killAfterMs: o.killAfter as number,

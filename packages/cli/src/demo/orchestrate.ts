@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ export interface DemoOptions {
   verbose: boolean;
   /** Test hook: the server never looks at its context, so the demo must fail. */
   ignoreStop?: boolean;
+  /** Run the tiers over NATS at this URL instead of TCP and a discovery directory. */
+  nats?: string;
 }
 
 const CANCELLED = /^Server: Cancelled at iteration \d+$/;
@@ -65,6 +68,8 @@ class DemoRun {
   #serverCancelled = false;
   #clientDone = false;
   #outputClosed = false;
+  // Over NATS, demos sharing a server would find each other's tiers under one namespace.
+  readonly #namespace: string;
 
   constructor(
     readonly dir: string,
@@ -73,6 +78,10 @@ class DemoRun {
     this.outcome = new Promise((resolve) => {
       this.#settle = resolve;
     });
+    this.#namespace =
+      options.nats === undefined
+        ? options.namespace
+        : `${options.namespace}-${randomBytes(3).toString('hex')}`;
     // Ctrl-C once: stop everything in order; twice: kill everything now.
     stopOnSignals(this.#session);
     this.#session.onStop((reason) =>
@@ -112,7 +121,11 @@ class DemoRun {
 
   #start(tier: Tier): void {
     if (this.#settled) return;
-    const args = ['demo', tier, '--discovery-dir', this.dir, '--namespace', this.options.namespace];
+    const connect =
+      this.options.nats === undefined
+        ? ['--discovery-dir', this.dir]
+        : ['--nats', this.options.nats];
+    const args = ['demo', tier, ...connect, '--namespace', this.#namespace];
     args.push('--exit-with-parent');
     if (tier === 'client') args.push('--middle');
     if (tier === 'server' && this.options.ignoreStop) args.push('--ignore-stop');
