@@ -22,7 +22,7 @@
 //   ANDON_BENCH_CONFIGS       comma-separated configurations to run (all)
 import { cpus } from 'node:os';
 import andonTcp from '../runtime/andon/config.mjs';
-import { intFromEnv } from '../runtime/env.mjs';
+import { harnessSettings, intFromEnv, selectConfigs } from '../runtime/env.mjs';
 import { runBenchmark } from '../runtime/harness.mjs';
 import rawTcp from '../runtime/raw-tcp/config.mjs';
 import andonNats from './andon-nats/config.mjs';
@@ -32,24 +32,11 @@ import rawNats from './raw-nats/config.mjs';
 import rawNatsRelay from './raw-nats-relay/config.mjs';
 import { requestReply } from './request-reply.mjs';
 
-const ALL = [rawNats, rawNatsRelay, rawTcp, andonNats, andonTcp];
-const wanted = process.env.ANDON_BENCH_CONFIGS?.split(',').map((name) => name.trim());
-const CONFIGS = ALL.filter((config) => !wanted || wanted.includes(config.name));
-if (CONFIGS.length === 0)
-  throw new Error(`ANDON_BENCH_CONFIGS names none of ${ALL.map((c) => c.name)}`);
+const CONFIGS = selectConfigs([rawNats, rawNatsRelay, rawTcp, andonNats, andonTcp]);
 const REQUEST_REPLY = [rawNats];
 const ANDON_REQUEST_REPLY = ['nats', 'tcp'];
 
-const settings = {
-  trials: intFromEnv('ANDON_BENCH_TRIALS', 500),
-  warmup: intFromEnv('ANDON_BENCH_WARMUP', 50),
-  block: Math.max(1, intFromEnv('ANDON_BENCH_BLOCK', 25)),
-  routes: (process.env.ANDON_BENCH_ROUTES || 'middle,direct').split(',').map((r) => r.trim()),
-  oneStreamItems: intFromEnv('ANDON_BENCH_TP_ITEMS', 1_000_000),
-  manyStreams: intFromEnv('ANDON_BENCH_TP_STREAMS', 1000),
-  manyStreamItems: intFromEnv('ANDON_BENCH_TP_STREAM_ITEMS', 1000),
-  throughputRuns: intFromEnv('ANDON_BENCH_TP_RUNS', 3),
-};
+const settings = harnessSettings({ oneStreamItems: 1_000_000, throughputRuns: 3 });
 const rr = {
   inFlight: intFromEnv('ANDON_BENCH_RR_INFLIGHT', 100),
   durationMs: intFromEnv('ANDON_BENCH_RR_MS', 3000),

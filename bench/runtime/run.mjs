@@ -19,35 +19,20 @@ import { existsSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { intFromEnv } from './env.mjs';
+import { harnessSettings, selectConfigs } from './env.mjs';
 import { runBenchmark } from './harness.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-const settings = {
-  trials: intFromEnv('ANDON_BENCH_TRIALS', 500),
-  warmup: intFromEnv('ANDON_BENCH_WARMUP', 50),
-  block: Math.max(1, intFromEnv('ANDON_BENCH_BLOCK', 25)),
-  routes: (process.env.ANDON_BENCH_ROUTES || 'middle,direct').split(',').map((r) => r.trim()),
-  oneStreamItems: intFromEnv('ANDON_BENCH_TP_ITEMS', 2_000_000),
-  manyStreams: intFromEnv('ANDON_BENCH_TP_STREAMS', 1000),
-  manyStreamItems: intFromEnv('ANDON_BENCH_TP_STREAM_ITEMS', 1000),
-  throughputRuns: intFromEnv('ANDON_BENCH_TP_RUNS', 5),
-};
-for (const route of settings.routes) {
-  if (route !== 'middle' && route !== 'direct')
-    throw new TypeError(`ANDON_BENCH_ROUTES: unknown route ${route}`);
-}
+const settings = harnessSettings({ oneStreamItems: 2_000_000, throughputRuns: 5 });
 
-const wanted = process.env.ANDON_BENCH_CONFIGS?.split(',').map((name) => name.trim());
-const configs = [];
+const found = [];
 for (const entry of readdirSync(here, { withFileTypes: true })) {
   const file = join(here, entry.name, 'config.mjs');
   if (!entry.isDirectory() || !existsSync(file)) continue;
-  const config = (await import(pathToFileURL(file).href)).default;
-  if (!wanted || wanted.includes(config.name)) configs.push(config);
+  found.push((await import(pathToFileURL(file).href)).default);
 }
-if (configs.length === 0) throw new Error(`no configuration found under ${here}`);
+const configs = selectConfigs(found);
 const raw = configs.find((config) => config.name === 'raw-tcp');
 if (process.env.ANDON_BENCH_AA === '1' && raw) configs.push({ ...raw, name: 'raw-tcp-again' });
 

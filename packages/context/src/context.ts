@@ -672,9 +672,7 @@ export class Context implements Disposable {
     const extras = this.#extras!;
     const { reason } = effect;
     if (effect.from === LIVE) {
-      if (extras.timer !== undefined || extras.followed !== undefined) {
-        this.#clearTimerAndSignal(extras);
-      }
+      this.#clearTimerAndSignal(extras);
       extras.either?.resolve(effect.to === KILLED ? 'killed' : 'stopped');
       extras.stopped?.resolve();
       extras.controller?.abort(new CancelledError(reason));

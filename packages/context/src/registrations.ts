@@ -74,12 +74,7 @@ export class Registrations {
   run(reason: CancelReason, where: string): void {
     for (let r = this.head; r !== undefined; r = r.next) {
       const callback = r.callback;
-      if (callback === undefined) continue;
-      try {
-        callback(reason);
-      } catch (error) {
-        reportError(error, where);
-      }
+      if (callback !== undefined) runCallback(callback, reason, where);
     }
   }
 }

@@ -10,9 +10,11 @@ import {
   Runtime,
   type RuntimeOptions,
 } from '@andon/runtime';
-import { connect } from '@nats-io/transport-node';
+import { connect, type Subscription } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { NatsTransport } from '../src/transports/nats.js';
 import { decodeEnvelope, EnvelopeKind, encodeEnvelope } from '../src/transports/nats-envelope.js';
+import type { ByteChannel } from '../src/transports/transport.js';
 import { FrameDecoder } from '../src/wire/decoder.js';
 import { FrameEncoder } from '../src/wire/encoder.js';
 import { FrameType, PROTOCOL_VERSION } from '../src/wire/frame.js';
@@ -257,6 +259,46 @@ describe.skipIf(!bin)('NATS transport', () => {
     } finally {
       await nc.close();
       await served.stop();
+    }
+  });
+
+  it('each connection has a subscription of its own on both sides, released when it closes', async () => {
+    const [a, b] = await Promise.all([
+      connect({ servers: server.url }),
+      connect({ servers: server.url }),
+    ]);
+    const responder = new NatsTransport({ connection: a });
+    const caller = new NatsTransport({ connection: b });
+    const ownSubscription = (channel: ByteChannel) =>
+      (channel as unknown as { subscription: Subscription | undefined }).subscription;
+    try {
+      const served: ByteChannel[] = [];
+      const address = await responder.listen((channel) => {
+        served.push(channel);
+        channel.start(
+          () => {},
+          () => {},
+        );
+      });
+      const channel = await caller.connect(address);
+      channel.start(
+        () => {},
+        () => {},
+      );
+      channel.write(new Uint8Array([0, 0, 0, 0])); // any bytes open the connection
+      await until(() => served.length === 1, 3000, 'the responder accepts the connection');
+      const subscriptions = [ownSubscription(channel), ownSubscription(served[0]!)];
+      for (const subscription of subscriptions) expect(subscription?.isClosed()).toBe(false);
+
+      channel.destroy(); // publishes CLOSE: the responder's side ends too
+      await until(
+        () => subscriptions.every((subscription) => subscription?.isClosed()),
+        3000,
+        'both connection subscriptions released',
+      );
+    } finally {
+      await Promise.all([responder.close(), caller.close()]);
+      await Promise.all([a.close(), b.close()]);
     }
   });
 

@@ -50,6 +50,15 @@ describe('STOP/KILL reasons on the wire', () => {
     }
   });
 
+  it('decodes a text longer than senders write (another implementation may)', () => {
+    const message = 'x'.repeat(200_000);
+    const bytes = Buffer.alloc(11 + message.length);
+    bytes.writeDoubleBE(1_732_000_000_000, 1);
+    bytes.write(message, 11, 'latin1');
+    expect(decodeReason(bytes, 'STOP')).toMatchObject({ kind: 'stop', message, origin: '' });
+    releaseDecodedReason();
+  });
+
   it('sends only the root reason: a cause is not carried', () => {
     const root = reason({ kind: 'deadline' });
     const decoded = roundTrip({ ...reason({ kind: 'parent' }), cause: root });

@@ -1,8 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type CancelReason, Context, rootCause } from '@andon/context';
 import type { ByteChannel } from '../transports/transport.js';
+import { readU32 } from '../wire/bytes.js';
 import { errorToWire } from '../wire/errors-codec.js';
-import { FLAG_BINARY, FrameType, frameName, PROTOCOL_VERSION, readU32 } from '../wire/frame.js';
+import { FLAG_BINARY, FrameType, frameName, PROTOCOL_VERSION } from '../wire/frame.js';
 import {
   decodeRequest,
   parseHello,

@@ -3,6 +3,7 @@
  * envelope in front of every message. Kept apart from the client logic so another
  * implementation can be checked against it.
  */
+import { readU32, view, writeU32 } from '../wire/bytes.js';
 
 /** Version token in every transport subject; it follows the wire protocol's version. */
 export const NATS_TRANSPORT_VERSION = 1;
@@ -58,16 +59,10 @@ export function encodeEnvelope(
   offset = 0,
   length = body.length - offset,
 ): Uint8Array {
-  // Plain typed-array code: Buffer's helpers cost more than the message on a cold stop.
   const out = new Uint8Array(ENVELOPE_BYTES + length);
   out[0] = kind;
-  out[1] = seq >>> 24;
-  out[2] = seq >>> 16;
-  out[3] = seq >>> 8;
-  out[4] = seq;
-  if (length > 0) {
-    out.set(new Uint8Array(body.buffer, body.byteOffset + offset, length), ENVELOPE_BYTES);
-  }
+  writeU32(out, 1, seq);
+  if (length > 0) out.set(view(body, offset, length), ENVELOPE_BYTES);
   return out;
 }
 
@@ -87,13 +82,11 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
   if (kind !== EnvelopeKind.DATA && kind !== EnvelopeKind.CLOSE) {
     throw new Error(`unknown envelope kind 0x${kind.toString(16)}`);
   }
-  const seq = data[1]! * 0x1000000 + ((data[2]! << 16) | (data[3]! << 8) | data[4]!);
-  const body = new Uint8Array(
-    data.buffer,
-    data.byteOffset + ENVELOPE_BYTES,
-    data.length - ENVELOPE_BYTES,
-  );
-  return { kind, seq, body };
+  return {
+    kind,
+    seq: readU32(data, 1),
+    body: view(data, ENVELOPE_BYTES, data.length - ENVELOPE_BYTES),
+  };
 }
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;

@@ -1,4 +1,5 @@
-import { HEADER_BYTES, LENGTH_OVERHEAD, readU32 } from './frame.js';
+import { readU32, view } from './bytes.js';
+import { HEADER_BYTES, LENGTH_OVERHEAD } from './frame.js';
 
 /** Receives each whole frame; `payload` is only valid during the call. */
 export type FrameHandler = (
@@ -46,12 +47,7 @@ export class FrameDecoder {
       const type = data[offset + 4]!;
       const flags = data[offset + 5]!;
       const stream = readU32(data, offset + 6);
-      // A plain view: `subarray` of a Buffer goes through Buffer's own constructor.
-      const payload = new Uint8Array(
-        data.buffer,
-        data.byteOffset + offset + HEADER_BYTES,
-        length - LENGTH_OVERHEAD,
-      );
+      const payload = view(data, offset + HEADER_BYTES, length - LENGTH_OVERHEAD);
       offset += 4 + length;
       this.onFrame(type, flags, stream, payload);
       if (this.#failed) return;

@@ -1,3 +1,4 @@
+import { view, writeU32 } from './bytes.js';
 import { HEADER_BYTES, LENGTH_OVERHEAD } from './frame.js';
 
 const CHUNK_BYTES = 64 * 1024;
@@ -35,28 +36,17 @@ export class FrameEncoder {
       chunk.set(payload, at + HEADER_BYTES);
       size = payload.length;
     }
-    // Byte stores rather than writeUInt32BE: its argument checks cost more than the frame
-    // on a cold stop path, and every value here is already known to be in range.
-    const length = LENGTH_OVERHEAD + size;
-    chunk[at] = length >>> 24;
-    chunk[at + 1] = length >>> 16;
-    chunk[at + 2] = length >>> 8;
-    chunk[at + 3] = length;
+    writeU32(chunk, at, LENGTH_OVERHEAD + size);
     chunk[at + 4] = type;
     chunk[at + 5] = flags;
-    chunk[at + 6] = stream >>> 24;
-    chunk[at + 7] = stream >>> 16;
-    chunk[at + 8] = stream >>> 8;
-    chunk[at + 9] = stream;
+    writeU32(chunk, at + 6, stream);
     this.#offset = at + HEADER_BYTES + size;
     return size;
   }
 
   /** Removes and returns everything encoded so far (empty when nothing is pending). */
   take(): Uint8Array {
-    // A plain view: `subarray` of a Buffer goes through Buffer's own constructor.
-    const chunk = this.#chunk;
-    const out = new Uint8Array(chunk.buffer, chunk.byteOffset + this.#start, this.pendingBytes);
+    const out = view(this.#chunk, this.#start, this.pendingBytes);
     this.#start = this.#offset;
     return out;
   }

@@ -39,11 +39,6 @@ export const DEFAULT_MAX_FRAME = 1024 * 1024;
 export const FLAG_BINARY = 0x01;
 export const KNOWN_FLAGS = FLAG_BINARY;
 
-/** Reads a big-endian u32 at `at` (the caller has checked that the bytes are there). */
-export function readU32(bytes: Uint8Array, at: number): number {
-  return bytes[at]! * 0x1000000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
-}
-
 export function frameName(type: number): string {
   return FRAME_NAMES[type] ?? `0x${type.toString(16).padStart(2, '0')}`;
 }

@@ -1,6 +1,6 @@
 import { type CancelReason, isStopKind } from '@andon/context';
 import { ProtocolError } from '../errors.js';
-import { readU32 } from './frame.js';
+import { readU32 } from './bytes.js';
 
 /** HELLO payload (caller → responder). */
 export interface Hello {

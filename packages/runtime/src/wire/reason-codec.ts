@@ -1,5 +1,6 @@
 import { type CancelReason, createReason, STOP_KINDS, type StopKind } from '@andon/context';
 import { ProtocolError } from '../errors.js';
+import { view } from './bytes.js';
 
 // The reason of a STOP or KILL frame, in binary (docs/PROTOCOL.md, "Reasons on the wire"):
 //
@@ -137,8 +138,7 @@ class RecentText {
       }
       if (same) return this.#text;
     }
-    // A plain view: `subarray` of a Buffer goes through Buffer's own constructor.
-    const bytes = new Uint8Array(payload.buffer, payload.byteOffset + start, end - start);
+    const bytes = view(payload, start, end - start);
     let ascii = true;
     for (let i = 0; i < bytes.length; i++) {
       if (bytes[i]! > 0x7f) {
@@ -146,10 +146,12 @@ class RecentText {
         break;
       }
     }
-    // At most 4 KiB, far below any engine's argument limit.
-    const text = ascii
-      ? String.fromCharCode.apply(null, bytes as unknown as number[])
-      : utf8Decoder.decode(bytes);
+    // fromCharCode.apply is the cheap way for the short texts senders write (4 KiB at
+    // most); a longer one from another implementation must not hit the argument limit.
+    const text =
+      ascii && bytes.length <= MAX_MESSAGE_BYTES
+        ? String.fromCharCode.apply(null, bytes as unknown as number[])
+        : utf8Decoder.decode(bytes);
     this.#bytes = bytes.slice();
     this.#text = text;
     return text;
