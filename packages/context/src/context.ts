@@ -600,7 +600,7 @@ export class Context implements Disposable {
     }
     // A finished reason (from the wire, or another context) needs no clock read: a cold
     // Date.now() costs microseconds, and children that need a time read it lazily.
-    if (isFinishedReason(input)) {
+    if (input !== undefined && isFinishedReason(input)) {
       Context.#propagate(this, target, input, undefined);
       return;
     }
@@ -653,26 +653,26 @@ export class Context implements Disposable {
           else (more ??= []).push(effect);
         }
       }
-      node = Context.#nextInWalk(node, root, changes);
+      // The next node in pre-order, skipping unchanged subtrees. Written out rather than
+      // a helper call: the walk runs cold, where each call costs as much as its work.
+      if (changes && node.#head !== undefined) node = node.#head;
+      else {
+        let at: Context = node;
+        while (at !== root && at.#next === undefined) at = at.#parent!;
+        node = at === root ? undefined : at.#next;
+      }
     }
     if (first !== undefined) first.node.#runEffects(first);
     if (more !== undefined) for (const effect of more) effect.node.#runEffects(effect);
-  }
-
-  /** The node after `node` in a pre-order walk of `root`'s subtree, skipping unchanged subtrees. */
-  static #nextInWalk(node: Context, root: Context, descend: boolean): Context | undefined {
-    if (descend && node.#head !== undefined) return node.#head;
-    for (let at = node; at !== root; at = at.#parent!) {
-      if (at.#next !== undefined) return at.#next;
-    }
-    return undefined;
   }
 
   #runEffects(effect: Effect): void {
     const extras = this.#extras!;
     const { reason } = effect;
     if (effect.from === LIVE) {
-      this.#clearTimerAndSignal(extras);
+      if (extras.timer !== undefined || extras.followed !== undefined) {
+        this.#clearTimerAndSignal(extras);
+      }
       extras.either?.resolve(effect.to === KILLED ? 'killed' : 'stopped');
       extras.stopped?.resolve();
       extras.controller?.abort(new CancelledError(reason));

@@ -74,7 +74,14 @@ export class Registrations {
   run(reason: CancelReason, where: string): void {
     for (let r = this.head; r !== undefined; r = r.next) {
       const callback = r.callback;
-      if (callback !== undefined) runCallback(callback, reason, where);
+      if (callback === undefined) continue;
+      // runCallback's body, written out: this loop is on the stop path, which runs cold
+      // (unoptimized), and there each function call costs as much as the work it does.
+      try {
+        callback(reason);
+      } catch (error) {
+        reportError(error, where);
+      }
     }
   }
 }

@@ -285,7 +285,8 @@ describe.skipIf(!bin)('NATS transport', () => {
         () => {},
         () => {},
       );
-      channel.write(new Uint8Array([0, 0, 0, 0])); // any bytes open the connection
+      // The channel's headroom, then any bytes: they open the connection.
+      channel.write(new Uint8Array((channel.headroom ?? 0) + 4));
       await until(() => served.length === 1, 3000, 'the responder accepts the connection');
       const subscriptions = [ownSubscription(channel), ownSubscription(served[0]!)];
       for (const subscription of subscriptions) expect(subscription?.isClosed()).toBe(false);

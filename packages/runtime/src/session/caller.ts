@@ -12,7 +12,6 @@ import {
   type RequestHeader,
   type WireError,
 } from '../wire/payloads.js';
-import { encodeReason } from '../wire/reason-codec.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 
 export interface CallerOptions extends ConnectionOptions {
@@ -145,8 +144,8 @@ export class CallerConnection extends Connection {
   }
 
   /**
-   * Used by streams to send control frames. All leave at once: STOP and KILL for latency,
-   * CREDIT so the producer resumes while this side is still consuming.
+   * Used by streams to send CREDIT, at once so the producer resumes while this side is
+   * still consuming. (STOP and KILL go by `sendReason`, also at once: latency is the point.)
    */
   control(type: number, id: number, payload: Uint8Array | undefined): void {
     this.send(type, id, payload, 0, true);
@@ -311,7 +310,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       return;
     }
     if (protocol)
-      this.#connection?.control(
+      this.#connection?.sendReason(
         FrameType.KILL,
         this.#id,
         killReason('stream failed: bad ERROR frame'),
@@ -322,7 +321,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   /** @internal The instance left discovery while this call was in flight. */
   abandon(error: Error): void {
     if (this.#finished) return;
-    this.#connection?.control(FrameType.KILL, this.#id, killReason(error.message));
+    this.#connection?.sendReason(FrameType.KILL, this.#id, killReason(error.message));
     this.lose(error, {
       kind: 'disconnect',
       message: error.message,
@@ -359,7 +358,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       this.#detach();
       return;
     }
-    this.#connection.control(FrameType.STOP, this.#id, encodeReason(root));
+    this.#connection.sendReason(FrameType.STOP, this.#id, root);
     // A deadline is a hard bound for the caller: fail now rather than wait for the remote end.
     if (deadline)
       this.#fail(new DeadlineExceeded('the deadline passed before the stream finished'));
@@ -376,7 +375,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       this.#detach();
       return;
     }
-    this.#connection?.control(FrameType.KILL, this.#id, encodeReason(rootCause(reason)));
+    this.#connection?.sendReason(FrameType.KILL, this.#id, rootCause(reason));
     this.#finishQuietly();
   }
 
@@ -412,7 +411,11 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
   }
 
   #protocolError(message: string): void {
-    this.#connection?.control(FrameType.KILL, this.#id, killReason(`protocol error: ${message}`));
+    this.#connection?.sendReason(
+      FrameType.KILL,
+      this.#id,
+      killReason(`protocol error: ${message}`),
+    );
     this.#fail(new ProtocolError(`stream ${this.#id}: ${message}`));
   }
 
@@ -454,6 +457,6 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
 }
 
 /** A kill this side decides on its own (a failed or abandoned stream). */
-function killReason(message: string): Uint8Array {
-  return encodeReason({ kind: 'kill', message, origin: 'local', at: Date.now() });
+function killReason(message: string): CancelReason {
+  return { kind: 'kill', message, origin: 'local', at: Date.now() };
 }

@@ -33,7 +33,7 @@ const FLUSH_THRESHOLD = 32 * 1024;
  * that a lost peer kills every stream on the connection.
  */
 export abstract class Connection {
-  readonly #encoder = new FrameEncoder();
+  readonly #encoder: FrameEncoder;
   readonly #decoder: FrameDecoder;
   #flushScheduled = false;
   #lastReceived = performance.now();
@@ -58,6 +58,7 @@ export abstract class Connection {
     this.log = options.log;
     this.#heartbeatMs = options.heartbeatMs;
     this.#peerMaxFrame = options.maxFrame;
+    this.#encoder = new FrameEncoder(channel.headroom ?? 0);
     this.#decoder = new FrameDecoder(
       options.maxFrame,
       (type, flags, stream, payload) => this.#onFrame(type, flags, stream, payload),
@@ -65,9 +66,9 @@ export abstract class Connection {
     );
     options.stats.connectionsOpened++;
     channel.start(
-      (chunk) => {
+      (chunk, from) => {
         this.#heard = true;
-        this.#decoder.push(chunk);
+        this.#decoder.push(chunk, from);
       },
       (error) => this.#onChannelClosed(error),
     );
@@ -97,6 +98,16 @@ export abstract class Connection {
       this.#flushScheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /** Sends a STOP or KILL frame carrying `reason` at once. */
+  sendReason(type: number, stream: number, reason: CancelReason): void {
+    if (this.#closed) return;
+    this.#encoder.reasonFrame(type, stream, reason);
+    // flush(), less its checks: a frame is pending, and the connection is open.
+    this.#flushScheduled = false;
+    this.#wrote = true;
+    this.channel.write(this.#encoder.take());
   }
 
   flush(): void {

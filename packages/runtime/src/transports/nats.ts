@@ -14,19 +14,20 @@ import {
 import { redactSecrets, resolveNatsOptions } from '../discovery/nats-options.js';
 import { Disconnected, ProtocolError } from '../errors.js';
 import type { Logger } from '../session/logger.js';
+import { readU32 } from '../wire/bytes.js';
 import {
   callerSubject,
   DEFAULT_TRANSPORT_PREFIX,
-  decodeEnvelope,
   ENVELOPE_BYTES,
-  type Envelope,
   EnvelopeKind,
   encodeEnvelope,
+  envelopeProblem,
   frameLimitFor,
   isPlainSubject,
   isToken,
   responderSubject,
   servedConnectionSubject,
+  writeEnvelope,
 } from './nats-envelope.js';
 import type { ByteChannel, Transport } from './transport.js';
 
@@ -223,12 +224,13 @@ export class NatsTransport implements Transport {
 
   /** @internal Publishes one message; returns the error when it cannot be sent. */
   publish(subject: string, data: Uint8Array, reply: string | undefined): Error | undefined {
-    if (this.connection.isClosed())
-      return new Disconnected(`the connection to ${this.#server} is closed`);
     try {
       this.connection.publish(subject, data, reply === undefined ? undefined : { reply });
       return undefined;
     } catch (error) {
+      // Asked only now, not before each publish: every stop is published cold.
+      if (this.connection.isClosed())
+        return new Disconnected(`the connection to ${this.#server} is closed`);
       return this.#disconnected(`cannot publish on ${subject}`, error);
     }
   }
@@ -251,17 +253,27 @@ export class NatsTransport implements Transport {
     });
   }
 
+  // Every stop crosses this method cold (unoptimized), where each call costs as much as
+  // the work it does: so the checks are written out, and helpers run only on failure.
   #onOwnMessage(channel: NatsChannel, msg: Msg): void {
-    if (isNoResponders(msg)) {
+    const headers = msg.headers;
+    if (headers !== undefined && (headers.code === 503 || headers.status === '503')) {
       // A message we sent with this subject as its reply found nobody: the peer is gone.
       channel.lost(new Disconnected(`nobody listens on ${channel.peer}: the peer is gone`));
       return;
     }
-    const envelope = this.#decode(msg, channel);
-    if (envelope === undefined) return;
+    const data = msg.data;
+    const kind = data[0];
+    if (
+      data.length < ENVELOPE_BYTES ||
+      (kind !== EnvelopeKind.DATA && kind !== EnvelopeKind.CLOSE)
+    ) {
+      this.#wellFormed(msg, data, channel);
+      return;
+    }
     // A responder names its connection subject in the reply of its first message.
     if (channel.awaitingPeerSubject) channel.adoptPeerSubject(msg.reply);
-    channel.receive(envelope);
+    channel.receive(data);
   }
 
   /** Nothing a message causes may escape into the client's read loop: it is logged here. */
@@ -282,16 +294,16 @@ export class NatsTransport implements Transport {
       );
       return;
     }
-    const envelope = this.#decode(msg, existing);
-    if (envelope === undefined) return;
+    const data = msg.data;
+    if (!this.#wellFormed(msg, data, existing)) return;
     if (existing) {
-      existing.receive(envelope);
+      existing.receive(data);
       return;
     }
     const reply = msg.reply;
-    if (envelope.kind === EnvelopeKind.CLOSE || !isPlainSubject(reply)) return;
+    if (data[0] === EnvelopeKind.CLOSE || !isPlainSubject(reply)) return;
     const token = subject.slice(address.length + 1);
-    if (envelope.seq !== 0 || !isToken(token)) {
+    if (readU32(data, 1) !== 0 || !isToken(token)) {
       // A connection this side no longer knows (closed, or from before a reconnect).
       this.#refuse(reply, 'no such connection');
       return;
@@ -310,18 +322,16 @@ export class NatsTransport implements Transport {
     this.#subscribeOwn(channel, own);
     this.#served.set(subject, channel);
     accept(channel);
-    channel.receive(envelope);
+    channel.receive(data);
   }
 
-  #decode(msg: Msg, channel: NatsChannel | undefined): Envelope | undefined {
-    try {
-      return decodeEnvelope(msg.data);
-    } catch (error) {
-      const problem = (error as Error).message;
-      this.#log?.warn({ subject: msg.subject, problem }, 'nats transport: bad message');
-      channel?.lost(new ProtocolError(`bad message from ${channel.peer}: ${problem}`), true);
-      return undefined;
-    }
+  /** True when `data` has a valid envelope; otherwise logs it and fails its connection. */
+  #wellFormed(msg: Msg, data: Uint8Array, channel: NatsChannel | undefined): boolean {
+    const problem = envelopeProblem(data);
+    if (problem === undefined) return true;
+    this.#log?.warn({ subject: msg.subject, problem }, 'nats transport: bad message');
+    channel?.lost(new ProtocolError(`bad message from ${channel.peer}: ${problem}`), true);
+    return false;
   }
 
   /** Tells the sender of a stray message that its connection does not exist here. */
@@ -387,10 +397,12 @@ export class NatsTransport implements Transport {
  */
 class NatsChannel implements FrameLimitedChannel {
   readonly maxFrame: number;
+  /** Writes come with room for the envelope, which is filled in place. */
+  readonly headroom = ENVELOPE_BYTES;
   readonly #maxBody: number;
   #sendSeq = 0;
   #recvSeq = 0;
-  #onData: ((chunk: Uint8Array) => void) | undefined;
+  #onData: ((chunk: Uint8Array, from?: number) => void) | undefined;
   #onClose: ((error?: Error) => void) | undefined;
   #early: Uint8Array[] | undefined;
   #closed = false;
@@ -419,7 +431,10 @@ class NatsChannel implements FrameLimitedChannel {
     if (isPlainSubject(subject)) this.out = subject;
   }
 
-  start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
+  start(
+    onData: (chunk: Uint8Array, from?: number) => void,
+    onClose: (error?: Error) => void,
+  ): void {
     this.#onData = onData;
     this.#onClose = onClose;
     const early = this.#early;
@@ -431,18 +446,32 @@ class NatsChannel implements FrameLimitedChannel {
     if (this.#closed) queueMicrotask(() => onClose(this.#closeError));
   }
 
+  /** `bytes` starts with {@link headroom} spare bytes: the envelope goes there. */
   write(bytes: Uint8Array): void {
     if (this.#closed) return;
-    for (let offset = 0; offset < bytes.length; offset += this.#maxBody) {
-      const length = Math.min(this.#maxBody, bytes.length - offset);
-      const message = encodeEnvelope(EnvelopeKind.DATA, this.#sendSeq, bytes, offset, length);
-      this.#sendSeq = (this.#sendSeq + 1) >>> 0;
-      const failed = this.transport.publish(this.out, message, this.reply);
-      if (failed) {
-        this.lost(failed);
-        return;
-      }
+    if (bytes.length < ENVELOPE_BYTES) {
+      throw new RangeError(
+        `a write of ${bytes.length} bytes has no room for the ${ENVELOPE_BYTES}-byte headroom`,
+      );
     }
+    if (bytes.length - ENVELOPE_BYTES <= this.#maxBody) {
+      // The usual case: one message, sent without a copy.
+      writeEnvelope(bytes, EnvelopeKind.DATA, this.#sendSeq);
+      this.#send(bytes);
+      return;
+    }
+    for (let offset = ENVELOPE_BYTES; offset < bytes.length; offset += this.#maxBody) {
+      const length = Math.min(this.#maxBody, bytes.length - offset);
+      if (!this.#send(encodeEnvelope(EnvelopeKind.DATA, this.#sendSeq, bytes, offset, length)))
+        return;
+    }
+  }
+
+  #send(message: Uint8Array): boolean {
+    this.#sendSeq = (this.#sendSeq + 1) >>> 0;
+    const failed = this.transport.publish(this.out, message, this.reply);
+    if (failed) this.lost(failed);
+    return failed === undefined;
   }
 
   /** Bytes already written were published in order; CLOSE follows them. */
@@ -454,28 +483,32 @@ class NatsChannel implements FrameLimitedChannel {
     this.#finish(undefined, true);
   }
 
-  /** @internal A message for this connection. */
-  receive(envelope: Envelope): void {
+  /** @internal A message for this connection, its envelope checked. */
+  receive(message: Uint8Array): void {
     if (this.#closed) return;
-    if (envelope.kind === EnvelopeKind.CLOSE) {
+    if (message[0] === EnvelopeKind.CLOSE) {
       // Not sequence-checked: a refusal from a side that forgot the connection starts at 0.
-      const why = new TextDecoder().decode(envelope.body);
+      const why = new TextDecoder().decode(message.subarray(ENVELOPE_BYTES));
       this.#finish(new Error(why === '' ? 'the peer closed the connection' : why), false);
       return;
     }
-    if (envelope.seq !== this.#recvSeq) {
+    // readU32(message, 1), written out (see #onOwnMessage).
+    const seq =
+      ((message[1]! << 24) | (message[2]! << 16) | (message[3]! << 8) | message[4]!) >>> 0;
+    if (seq !== this.#recvSeq) {
       this.lost(
         new Disconnected(
-          `messages from ${this.peer} were lost (expected #${this.#recvSeq}, got #${envelope.seq})`,
+          `messages from ${this.peer} were lost (expected #${this.#recvSeq}, got #${seq})`,
         ),
         true,
       );
       return;
     }
     this.#recvSeq = (this.#recvSeq + 1) >>> 0;
-    if (envelope.body.length === 0) return;
-    if (this.#onData) this.#onData(envelope.body);
-    else (this.#early ??= []).push(envelope.body.slice());
+    if (message.length === ENVELOPE_BYTES) return;
+    // The stream's bytes are passed in place, from the end of the envelope.
+    if (this.#onData) this.#onData(message, ENVELOPE_BYTES);
+    else (this.#early ??= []).push(message.slice(ENVELOPE_BYTES));
   }
 
   /** @internal The peer is gone or the link broke; `tell` sends CLOSE if it may be alive. */

@@ -3,10 +3,22 @@
  * NATS session. The protocol core (../session) runs unchanged over any of them.
  */
 export interface ByteChannel {
-  /** Installs the receivers; called once, before any byte is delivered. */
-  start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void;
-  /** Queues bytes for the peer. Ignored once closed. */
+  /**
+   * Installs the receivers; called once, before any byte is delivered. `onData` gets each
+   * chunk of the byte stream; a channel whose messages carry a header of their own may pass
+   * the whole message and `from`, the index where the stream's bytes begin.
+   */
+  start(onData: (chunk: Uint8Array, from?: number) => void, onClose: (error?: Error) => void): void;
+  /**
+   * Queues bytes for the peer. Ignored once closed. The first {@link headroom} bytes are not
+   * part of the stream: they are spare, for the channel to overwrite with its own header.
+   */
   write(bytes: Uint8Array): void;
+  /**
+   * How many spare bytes the channel wants in front of every write (default 0), so that it
+   * can frame a message without copying it.
+   */
+  readonly headroom?: number;
   /** Closes after queued bytes are sent; the peer sees the close. */
   end(): void;
   /** Closes at once, dropping queued bytes. */

@@ -1,4 +1,3 @@
-import { readU32, view } from './bytes.js';
 import { HEADER_BYTES, LENGTH_OVERHEAD } from './frame.js';
 
 /** Receives each whole frame; `payload` is only valid during the call. */
@@ -23,17 +22,26 @@ export class FrameDecoder {
     private readonly onError: (message: string) => void,
   ) {}
 
-  push(chunk: Uint8Array): void {
+  /** Decodes the bytes of `chunk` from index `from` on. */
+  push(chunk: Uint8Array, from = 0): void {
     if (this.#failed) return;
     let data = chunk;
+    let offset = from;
     if (this.#pending !== undefined) {
-      data = Buffer.concat([this.#pending, chunk]);
+      data = Buffer.concat([this.#pending, chunk.subarray(from)]);
       this.#pending = undefined;
+      offset = 0;
     }
-    let offset = 0;
     const end = data.length;
+    // readU32 and view are written out in this loop: the frames of a stop arrive cold
+    // (unoptimized code), where each function call costs as much as the work it does.
     while (end - offset >= 4) {
-      const length = readU32(data, offset);
+      const length =
+        ((data[offset]! << 24) |
+          (data[offset + 1]! << 16) |
+          (data[offset + 2]! << 8) |
+          data[offset + 3]!) >>>
+        0;
       if (length < LENGTH_OVERHEAD || length > this.maxFrame) {
         this.#failed = true;
         this.onError(
@@ -46,8 +54,17 @@ export class FrameDecoder {
       if (end - offset < 4 + length) break;
       const type = data[offset + 4]!;
       const flags = data[offset + 5]!;
-      const stream = readU32(data, offset + 6);
-      const payload = view(data, offset + HEADER_BYTES, length - LENGTH_OVERHEAD);
+      const stream =
+        ((data[offset + 6]! << 24) |
+          (data[offset + 7]! << 16) |
+          (data[offset + 8]! << 8) |
+          data[offset + 9]!) >>>
+        0;
+      const payload = new Uint8Array(
+        data.buffer,
+        data.byteOffset + offset + HEADER_BYTES,
+        length - LENGTH_OVERHEAD,
+      );
       offset += 4 + length;
       this.onFrame(type, flags, stream, payload);
       if (this.#failed) return;

@@ -38,36 +38,57 @@ const KIND_CODES = Object.fromEntries(STOP_KINDS.map((kind, code) => [kind, code
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
-/** Encodes the root reason of a stop or kill for a STOP/KILL frame. */
-export function encodeReason(reason: CancelReason): Uint8Array {
+/**
+ * The most bytes {@link writeReason} may write for `reason`: callers reserve this much and
+ * write in place, so a stop allocates nothing on its way to the wire.
+ */
+export function reasonBytesBound(reason: CancelReason): number {
+  if (reason === decoded) return decodedBytes!.length;
+  return (
+    FIXED_BYTES +
+    Math.min(reason.origin.length * 3, MAX_ORIGIN_BYTES) +
+    Math.min(reason.message.length * 3, MAX_MESSAGE_BYTES)
+  );
+}
+
+/**
+ * Writes `reason` (the root reason of a stop or kill) into `out` at `at`, where
+ * {@link reasonBytesBound} bytes are free. Returns the index after the last byte written.
+ */
+export function writeReason(reason: CancelReason, out: Uint8Array, at: number): number {
   // A middle tier forwards the reason it has just decoded: send the same bytes again.
-  if (reason === decoded) return decodedBytes!;
+  if (reason === decoded) {
+    out.set(decodedBytes!, at);
+    return at + decodedBytes!.length;
+  }
   let { origin, message } = reason;
   if (origin.length * 3 > MAX_ORIGIN_BYTES) origin = clip(origin, MAX_ORIGIN_BYTES);
   if (message.length * 3 > MAX_MESSAGE_BYTES) message = clip(message, MAX_MESSAGE_BYTES);
   let units = 0; // every UTF-16 unit OR-ed together: ASCII while it stays below 0x80
   for (let i = 0; i < origin.length; i++) units |= origin.charCodeAt(i);
   for (let i = 0; i < message.length; i++) units |= message.charCodeAt(i);
-  const ascii = units <= 0x7f;
-  // Exactly sized when ASCII: V8 keeps typed arrays of up to 64 bytes on its heap, and a
-  // larger one costs a separate allocation.
-  const out = new Uint8Array(FIXED_BYTES + (ascii ? 1 : 3) * (origin.length + message.length));
-  out[0] = KIND_CODES[reason.kind];
+  out[at] = KIND_CODES[reason.kind];
   float[0] = reason.at;
-  for (let i = 0; i < 8; i++) out[1 + i] = floatBytes[FLOAT_ORDER[i]!]!;
-  if (ascii) {
-    let end = FIXED_BYTES;
+  for (let i = 0; i < 8; i++) out[at + 1 + i] = floatBytes[FLOAT_ORDER[i]!]!;
+  let end = at + FIXED_BYTES;
+  if (units <= 0x7f) {
     for (let i = 0; i < origin.length; i++) out[end++] = origin.charCodeAt(i);
+    out[at + 9] = origin.length >>> 8;
+    out[at + 10] = origin.length & 0xff;
     for (let i = 0; i < message.length; i++) out[end++] = message.charCodeAt(i);
-    out[9] = origin.length >>> 8;
-    out[10] = origin.length & 0xff;
-    return out;
+    return end;
   }
-  const originBytes = utf8Encoder.encodeInto(origin, out.subarray(FIXED_BYTES)).written;
-  out[9] = originBytes >>> 8;
-  out[10] = originBytes & 0xff;
-  const end = FIXED_BYTES + originBytes;
-  return out.subarray(0, end + utf8Encoder.encodeInto(message, out.subarray(end)).written);
+  const originBytes = utf8Encoder.encodeInto(origin, out.subarray(end)).written;
+  out[at + 9] = originBytes >>> 8;
+  out[at + 10] = originBytes & 0xff;
+  end += originBytes;
+  return end + utf8Encoder.encodeInto(message, out.subarray(end)).written;
+}
+
+/** Encodes the root reason of a stop or kill as a STOP/KILL payload of its own. */
+export function encodeReason(reason: CancelReason): Uint8Array {
+  const out = new Uint8Array(reasonBytesBound(reason));
+  return out.subarray(0, writeReason(reason, out, 0));
 }
 
 // The reason being handled right now and the bytes it came in, valid only until
