@@ -291,6 +291,9 @@ describe.skipIf(!bin)('NATS transport', () => {
       const subscriptions = [ownSubscription(channel), ownSubscription(served[0]!)];
       for (const subscription of subscriptions) expect(subscription?.isClosed()).toBe(false);
 
+      // A write without room for the envelope breaks the channel's contract: said, not sent.
+      expect(() => channel.write(new Uint8Array(3))).toThrow(/no room for the 5-byte headroom/);
+
       channel.destroy(); // publishes CLOSE: the responder's side ends too
       await until(
         () => subscriptions.every((subscription) => subscription?.isClosed()),
