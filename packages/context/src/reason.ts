@@ -179,7 +179,9 @@ export function rootCause(reason: CancelReason): CancelReason {
 
 /** The reason a child gets when its parent's cancellation reaches it. */
 export function parentReason(original: CancelReason, at: number): CancelReason {
-  const cause = rootCause(original);
+  // rootCause(original), written out: this runs on the stop path, cold.
+  let cause = original;
+  while (cause.kind === 'parent' && cause.cause) cause = cause.cause;
   return Object.freeze({
     kind: 'parent',
     message: `parent context ${cause.kind === 'kill' ? 'killed' : 'stopped'}: ${cause.message}`,
