@@ -306,6 +306,36 @@ describe.skipIf(!bin)('NATS transport', () => {
     }
   });
 
+  it('a channel writing after its NATS connection closed ends with Disconnected, saying so', async () => {
+    const [a, b] = await Promise.all([
+      connect({ servers: server.url }),
+      connect({ servers: server.url }),
+    ]);
+    const responder = new NatsTransport({ connection: a, serverLabel: 'nats-under-test' });
+    const caller = new NatsTransport({ connection: b, serverLabel: 'nats-under-test' });
+    try {
+      const address = await responder.listen((channel) =>
+        channel.start(
+          () => {},
+          () => {},
+        ),
+      );
+      const channel = await caller.connect(address);
+      const closed = new Promise<Error | undefined>((resolve) => channel.start(() => {}, resolve));
+      await b.close();
+      channel.write(new Uint8Array((channel.headroom ?? 0) + 4));
+      const error = await closed;
+      expect(error?.name).toBe('Disconnected');
+      expect(error?.message).toMatch(/closed/);
+      expect(caller.publish('x.y', new Uint8Array(5), undefined)?.message).toBe(
+        'the connection to nats-under-test is closed',
+      );
+    } finally {
+      await Promise.all([responder.close(), caller.close()]);
+      await a.close();
+    }
+  });
+
   it('after shutdown the runtime has closed its NATS connection', async () => {
     await startNetwork();
     await rt

@@ -1,5 +1,18 @@
 import { checkName, type EndpointKey, type Instance } from './discovery.js';
 
+/** Parses `text` as a JSON object. Throws an Error saying what is wrong with it. */
+export function parseJsonObject(text: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new Error('not valid JSON');
+  }
+  if (typeof raw !== 'object' || raw === null)
+    throw new Error(`expected an object, got ${describe(raw)}`);
+  return raw as Record<string, unknown>;
+}
+
 /**
  * Validates an endpoint key and returns a frozen copy, so that a caller mutating its object
  * later cannot change what a backend keys on. Throws a TypeError naming the bad field.

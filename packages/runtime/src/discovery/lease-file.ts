@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkInstance, describe } from './check.js';
+import { checkInstance, describe, parseJsonObject } from './check.js';
 import type { EndpointKey, Instance } from './discovery.js';
 
 /** Version of the lease file format; a reader ignores (and reports) any other. */
@@ -59,15 +59,7 @@ export function isTombstoneName(name: string): boolean {
  * so that it cannot shadow a real instance.
  */
 export function parseLease(text: string, key: EndpointKey, name: string): LeaseRecord {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new Error('not valid JSON');
-  }
-  if (typeof raw !== 'object' || raw === null)
-    throw new Error(`expected an object, got ${describe(raw)}`);
-  const record = raw as Record<string, unknown>;
+  const record = parseJsonObject(text);
   if (record.version !== LEASE_FORMAT) {
     throw new Error(
       `unknown lease format version ${JSON.stringify(record.version) ?? 'undefined'}`,

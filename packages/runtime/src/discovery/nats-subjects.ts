@@ -2,7 +2,7 @@
  * The NATS discovery wire format: subjects and JSON messages (see docs/nats-discovery.md).
  * Kept apart from the client logic so another implementation can be checked against it.
  */
-import { checkInstance, describe, sameInstance } from './check.js';
+import { checkInstance, describe, parseJsonObject, sameInstance } from './check.js';
 import type { EndpointKey, Instance } from './discovery.js';
 
 /** Version token in every discovery subject and message; readers ignore other versions. */
@@ -80,15 +80,7 @@ const MAX_LEASE_MS = 3_600_000;
  * that names another endpoint is refused so that it cannot shadow a real one.
  */
 export function decodeAnnouncement(text: string, key: EndpointKey): Announcement {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new Error('not valid JSON');
-  }
-  if (typeof raw !== 'object' || raw === null)
-    throw new Error(`expected an object, got ${describe(raw)}`);
-  const msg = raw as Record<string, unknown>;
+  const msg = parseJsonObject(text);
   if (msg.v !== NATS_DISCOVERY_VERSION) throw new Error(`unknown version ${describe(msg.v)}`);
   if (!Array.isArray(msg.leases)) throw new Error('leases must be an array');
   if (msg.kind === 'up') {

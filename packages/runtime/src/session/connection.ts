@@ -104,10 +104,7 @@ export abstract class Connection {
   sendReason(type: number, stream: number, reason: CancelReason): void {
     if (this.#closed) return;
     this.#encoder.reasonFrame(type, stream, reason);
-    // flush(), less its checks: a frame is pending, and the connection is open.
-    this.#flushScheduled = false;
-    this.#wrote = true;
-    this.channel.write(this.#encoder.take());
+    this.flush();
   }
 
   flush(): void {

@@ -253,24 +253,14 @@ export class NatsTransport implements Transport {
     });
   }
 
-  // Every stop crosses this method cold (unoptimized), where each call costs as much as
-  // the work it does: so the checks are written out, and helpers run only on failure.
   #onOwnMessage(channel: NatsChannel, msg: Msg): void {
-    const headers = msg.headers;
-    if (headers !== undefined && (headers.code === 503 || headers.status === '503')) {
+    if (isNoResponders(msg)) {
       // A message we sent with this subject as its reply found nobody: the peer is gone.
       channel.lost(new Disconnected(`nobody listens on ${channel.peer}: the peer is gone`));
       return;
     }
     const data = msg.data;
-    const kind = data[0];
-    if (
-      data.length < ENVELOPE_BYTES ||
-      (kind !== EnvelopeKind.DATA && kind !== EnvelopeKind.CLOSE)
-    ) {
-      this.#wellFormed(msg, data, channel);
-      return;
-    }
+    if (!this.#wellFormed(msg, data, channel)) return;
     // A responder names its connection subject in the reply of its first message.
     if (channel.awaitingPeerSubject) channel.adoptPeerSubject(msg.reply);
     channel.receive(data);
@@ -492,7 +482,8 @@ class NatsChannel implements FrameLimitedChannel {
       this.#finish(new Error(why === '' ? 'the peer closed the connection' : why), false);
       return;
     }
-    // readU32(message, 1), written out (see #onOwnMessage).
+    // readU32(message, 1), written out: a stop arrives cold (unoptimized), where each
+    // function call costs as much as the work it does.
     const seq =
       ((message[1]! << 24) | (message[2]! << 16) | (message[3]! << 8) | message[4]!) >>> 0;
     if (seq !== this.#recvSeq) {
