@@ -1,5 +1,6 @@
 export { type CallOptions, Client, type WaitOptions } from './client.js';
 export * from './discovery/index.js';
+export type { NatsTlsFiles } from './discovery/nats-tls.js';
 export { Component, Endpoint, Namespace, type ServedEndpoint } from './endpoint.js';
 export * from './errors.js';
 export { Runtime } from './runtime.js';

@@ -1,4 +1,6 @@
 import type { Discovery } from './discovery/discovery.js';
+import { checkSubjectPrefix } from './discovery/nats-subjects.js';
+import type { NatsTlsFiles } from './discovery/nats-tls.js';
 import type { Logger } from './session/logger.js';
 import { MemoryTransport } from './transports/memory.js';
 import type { RuntimeNats } from './transports/nats.js';
@@ -32,6 +34,18 @@ export interface RuntimeOptions {
   natsPassword?: string;
   /** NATS token (instead of user and password). Default `$NATS_TOKEN`. Never logged. */
   natsToken?: string;
+  /**
+   * TLS to NATS: `caFile`, `certFile`, `keyFile` (PEM paths), each defaulting to
+   * `$NATS_CA`, `$NATS_CERT`, `$NATS_KEY`. Any of them, or a `tls://` URL, makes TLS
+   * required. See {@link NatsTlsFiles}.
+   */
+  natsTls?: NatsTlsFiles;
+  /**
+   * First subject token of everything this runtime sends over NATS: runtimes see each
+   * other only when they share it, so several deployments can share one nats-server.
+   * Discovery uses `<natsPrefix>.discovery`. Default `$ANDON_NATS_PREFIX`, else `andon`.
+   */
+  natsPrefix?: string;
   /** Where the tcp transport listens. Default 127.0.0.1. */
   host?: string;
   /** TCP port; 0 (default) picks a free one. */
@@ -113,6 +127,15 @@ export function pickTransport(options: RuntimeOptions): Transport {
 
 export type NatsModule = typeof import('./transports/nats.js');
 
+/** The subject prefixes of the nats transport and of NATS discovery, from `natsPrefix`. */
+export function natsPrefixes(options: RuntimeOptions): { transport: string; discovery: string } {
+  const fromEnv = options.natsPrefix === undefined;
+  const prefix = fromEnv ? process.env.ANDON_NATS_PREFIX || 'andon' : options.natsPrefix;
+  const what = fromEnv ? 'ANDON_NATS_PREFIX' : 'Runtime.start: options.natsPrefix';
+  const transport = checkSubjectPrefix(prefix, what);
+  return { transport, discovery: checkSubjectPrefix(`${transport}.discovery`, what) };
+}
+
 /**
  * Loads the NATS client (only runtimes that use NATS pay for it) and connects. Throws a
  * TypeError naming a bad option, or Disconnected; neither ever holds a credential.
@@ -127,6 +150,7 @@ export async function openNats(
       ...(options.natsUser === undefined ? {} : { user: options.natsUser }),
       ...(options.natsPassword === undefined ? {} : { password: options.natsPassword }),
       ...(options.natsToken === undefined ? {} : { token: options.natsToken }),
+      ...(options.natsTls === undefined ? {} : { tls: options.natsTls }),
       name: `andon-${process.pid}`,
     });
     return { module, handle };
@@ -138,9 +162,10 @@ export async function openNats(
       user: 'natsUser',
       password: 'natsPassword',
       token: 'natsToken',
+      tls: 'natsTls',
     };
     throw new TypeError(
-      `Runtime.start: ${error.message.replace(/options\.(servers|user|password|token)\b/g, (_m, k: string) => `options.${names[k]}`)}`,
+      `Runtime.start: ${error.message.replace(/options\.(servers|user|password|token|tls)\b/g, (_m, k: string) => `options.${names[k]}`)}`,
     );
   }
 }

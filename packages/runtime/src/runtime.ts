@@ -16,6 +16,7 @@ import { Disconnected } from './errors.js';
 import {
   isDiscovery,
   type NatsModule,
+  natsPrefixes,
   nonNegative,
   openNats,
   pickTransport,
@@ -157,13 +158,16 @@ export class Runtime {
       throw new TypeError('Runtime.start: options.token must be a non-empty string');
     }
     const log = options.logger ?? defaultLogger();
+    const usesNats = natsTransport || discoveryChoice === 'nats';
+    const prefixes = usesNats ? natsPrefixes(options) : undefined;
     let nats: { module: NatsModule; handle: RuntimeNats } | undefined;
-    if (natsTransport || discoveryChoice === 'nats') nats = await openNats(options);
+    if (usesNats) nats = await openNats(options);
     try {
       const transport =
         picked ??
         new nats!.module.NatsTransport({
           connection: nats!.handle.connection,
+          subjectPrefix: prefixes!.transport,
           logger: log.child({ transport: 'nats' }),
           serverLabel: nats!.handle.display,
         });
@@ -178,6 +182,7 @@ export class Runtime {
         // Borrowed: discovery and transport share the runtime's one NATS connection.
         discovery = await nats!.module.NatsDiscovery.connect({
           connection: nats!.handle.connection,
+          subjectPrefix: prefixes!.discovery,
           // Its warnings (already free of credentials) go where the runtime logs.
           onWarning: (warning) =>
             log.warn({ discovery: 'nats', code: warning.code }, warning.message),

@@ -389,6 +389,29 @@ describe.skipIf(!bin)('NATS discovery (real nats-server)', () => {
     ]);
   });
 
+  it('TLS: a tls:// URL or any TLS file makes TLS required; files come from options, then NATS_CA / NATS_CERT / NATS_KEY', () => {
+    const ca = new URL('./fixtures/tls/ca.pem', import.meta.url).pathname;
+    const cert = new URL('./fixtures/tls/client.pem', import.meta.url).pathname;
+    const key = new URL('./fixtures/tls/client-key.pem', import.meta.url).pathname;
+    // Left to the server's offer: no tls option at all.
+    expect(resolveNatsOptions({ servers: 'nats://h:1', env: {} }).connect.tls).toBeUndefined();
+    expect(resolveNatsOptions({ servers: 'tls://h:1', env: {} }).connect.tls).toEqual({});
+    expect(resolveNatsOptions({ servers: 'nats://h:1', env: { NATS_CA: ca } }).connect.tls).toEqual(
+      { caFile: ca },
+    );
+    // Options win over the environment, field by field.
+    expect(
+      resolveNatsOptions({
+        servers: 'nats://h:1',
+        tls: { certFile: cert, keyFile: key },
+        env: { NATS_CA: ca, NATS_CERT: '/elsewhere.pem' },
+      }).connect.tls,
+    ).toEqual({ caFile: ca, certFile: cert, keyFile: key });
+    expect(() => resolveNatsOptions({ servers: 'nats://h:1', env: { NATS_KEY: key } })).toThrow(
+      /NATS_KEY needs options\.tls\.certFile \(or NATS_CERT\)/,
+    );
+  });
+
   it('redacts URL passwords, tokens and known secrets from text', () => {
     expect(redactSecrets('at nats://me:hunter2@h:4222 and tls://tok@h2:1')).toBe(
       'at nats://me:***@h:4222 and tls://***@h2:1',

@@ -336,6 +336,66 @@ describe.skipIf(!bin)('NATS transport', () => {
     }
   });
 
+  it('runtimes see each other only under the same natsPrefix, which every subject carries', async () => {
+    const started: Runtime[] = [];
+    const start = async (natsPrefix?: string) => {
+      const runtime = await Runtime.start({
+        transport: 'nats',
+        natsUrl: server.url,
+        heartbeatMs: HEARTBEAT_MS,
+        ...(natsPrefix === undefined ? {} : { natsPrefix }),
+      });
+      started.push(runtime);
+      return runtime;
+    };
+    const watcher = await connect({ servers: server.url });
+    const subjects: string[] = [];
+    watcher.subscribe('>', {
+      callback: (_e, msg) => {
+        subjects.push(msg.subject);
+      },
+    });
+    await watcher.flush();
+    try {
+      const blue = await start('tenant-blue');
+      vi.stubEnv('ANDON_NATS_PREFIX', 'tenant-blue');
+      const blueCaller = await start();
+      vi.unstubAllEnvs();
+      const green = await start('tenant.green');
+      const unprefixed = await start();
+      await blue
+        .namespace(ns)
+        .component('tenant')
+        .endpoint('echo')
+        .serve(async (r) => ({ blue: r }));
+      const same = await blueCaller.namespace(ns).component('tenant').endpoint('echo').client();
+      await same.waitForInstances({ timeoutMs: 5000 });
+      expect((await drain(await same.generate(1))).items).toEqual([{ blue: 1 }]);
+      for (const other of [green, unprefixed]) {
+        const client = await other.namespace(ns).component('tenant').endpoint('echo').client();
+        await expect(client.waitForInstances({ timeoutMs: 700 })).rejects.toThrow(
+          /no instance of .*tenant.* appeared within 700 ms/,
+        );
+        client.close();
+      }
+      await watcher.flush();
+      const blueSubjects = subjects.filter((s) => s.startsWith('tenant-blue.'));
+      expect(blueSubjects.some((s) => s.startsWith('tenant-blue.discovery.'))).toBe(true);
+      expect(blueSubjects.some((s) => s.startsWith('tenant-blue.v1.rt.'))).toBe(true);
+      expect(
+        subjects.filter((s) => !/^(tenant-blue|tenant\.green|andon|_INBOX)\./.test(s)),
+      ).toEqual([]);
+      await expect(start('tenant blue')).rejects.toThrow(
+        /options\.natsPrefix must be dot-separated tokens/,
+      );
+      await expect(start('tenant.*')).rejects.toThrow(TypeError);
+    } finally {
+      vi.unstubAllEnvs();
+      await watcher.close();
+      await Promise.all(started.map((r) => r.shutdown({ graceMs: 0 })));
+    }
+  });
+
   it('after shutdown the runtime has closed its NATS connection', async () => {
     await startNetwork();
     await rt

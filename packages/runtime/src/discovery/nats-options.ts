@@ -3,6 +3,9 @@
  * shared by NATS discovery and the NATS transport.
  */
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
+import { type NatsTlsFiles, resolveNatsTls } from './nats-tls.js';
+
+export type { NatsTlsFiles } from './nats-tls.js';
 
 /** How to reach a NATS server. Explicit options win over environment variables. */
 export interface NatsConnectOptions {
@@ -18,6 +21,8 @@ export interface NatsConnectOptions {
   password?: string;
   /** Default: `NATS_TOKEN`. Excludes user/password. */
   token?: string;
+  /** TLS files; each defaults to `NATS_CA`, `NATS_CERT`, `NATS_KEY`. See {@link NatsTlsFiles}. */
+  tls?: NatsTlsFiles;
   /** Connection name shown by the server's monitoring. */
   name?: string;
   /** Environment to read (default `process.env`). */
@@ -95,6 +100,9 @@ export function resolveNatsOptions(options: NatsConnectOptions = {}): ResolvedNa
   }
   if (token !== undefined) connect.token = token;
   if (name !== undefined) connect.name = name;
+  const tlsRequired = servers.some((url) => url.startsWith('tls:'));
+  const tls = resolveNatsTls(options.tls, env, tlsRequired);
+  if (tls !== undefined) connect.tls = tls;
   return { connect, display: display.join(','), secrets: [...secrets] };
 }
 

@@ -28,11 +28,14 @@ export type Announcement =
 
 const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
-/** Throws a TypeError unless `value` is a valid subject prefix (dot-separated plain tokens). */
-export function checkSubjectPrefix(value: unknown): string {
+/**
+ * Throws a TypeError naming `what` unless `value` is a valid subject prefix: dot-separated
+ * tokens of letters, digits, '_' or '-', at most 128 characters.
+ */
+export function checkSubjectPrefix(value: unknown, what = 'options.subjectPrefix'): string {
   if (typeof value !== 'string' || !PREFIX.test(value) || value.length > 128) {
     throw new TypeError(
-      `options.subjectPrefix must be dot-separated tokens of letters, digits, '_' or '-'; got ${describe(value)}`,
+      `${what} must be dot-separated tokens of letters, digits, '_' or '-' (at most 128 characters); got ${describe(value)}`,
     );
   }
   return value;

@@ -11,7 +11,8 @@ import {
   type Status,
   type Subscription,
 } from '@nats-io/transport-node';
-import { redactSecrets, resolveNatsOptions } from '../discovery/nats-options.js';
+import { type NatsTlsFiles, redactSecrets, resolveNatsOptions } from '../discovery/nats-options.js';
+import { checkSubjectPrefix } from '../discovery/nats-subjects.js';
 import { Disconnected, ProtocolError } from '../errors.js';
 import type { Logger } from '../session/logger.js';
 import { readU32 } from '../wire/bytes.js';
@@ -37,6 +38,7 @@ export {
 } from '../discovery/nats.js';
 export {
   type NatsConnectOptions,
+  type NatsTlsFiles,
   type ResolvedNatsOptions,
   redactSecrets,
   resolveNatsOptions,
@@ -61,7 +63,6 @@ export interface FrameLimitedChannel extends ByteChannel {
 }
 
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 /**
  * Carries andon connections over core NATS.
@@ -123,12 +124,7 @@ export class NatsTransport implements Transport {
         'options.connection must be a NatsConnection from @nats-io/transport-node',
       );
     }
-    const prefix = options.subjectPrefix ?? DEFAULT_TRANSPORT_PREFIX;
-    if (typeof prefix !== 'string' || !PREFIX.test(prefix) || prefix.length > 128) {
-      throw new TypeError(
-        `options.subjectPrefix must be dot-separated tokens of letters, digits, '_' or '-'; got ${JSON.stringify(prefix)}`,
-      );
-    }
+    const prefix = checkSubjectPrefix(options.subjectPrefix ?? DEFAULT_TRANSPORT_PREFIX);
     this.connection = nc;
     this.subjectPrefix = prefix;
     this.#log = options.logger;
@@ -544,6 +540,8 @@ export interface ConnectNatsOptions {
   user?: string;
   password?: string;
   token?: string;
+  /** TLS files (default `NATS_CA`, `NATS_CERT`, `NATS_KEY`); see {@link NatsTlsFiles}. */
+  tls?: NatsTlsFiles;
   name?: string;
   /** How long the first connection may take. Default 5000 ms. */
   connectTimeoutMs?: number;
@@ -562,6 +560,7 @@ export async function connectNats(options: ConnectNatsOptions = {}): Promise<Run
     ...(options.user === undefined ? {} : { user: options.user }),
     ...(options.password === undefined ? {} : { password: options.password }),
     ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
     ...(options.name === undefined ? {} : { name: options.name }),
   });
   let nc: NatsConnection;
@@ -576,7 +575,14 @@ export async function connectNats(options: ConnectNatsOptions = {}): Promise<Run
       maxPingOut: 3,
     });
   } catch (error) {
-    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    let why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // The NATS client does not report a refused client certificate: the handshake looks
+    // done, the server hangs up, and the client waits out its timeout.
+    if (resolved.connect.tls && error instanceof Error && error.name === 'TimeoutError') {
+      why += resolved.connect.tls.certFile
+        ? '; over TLS, check that the server trusts the client certificate'
+        : '; over TLS, the server may require a client certificate (natsTls.certFile and keyFile, or NATS_CERT and NATS_KEY)';
+    }
     throw new Disconnected(
       redactSecrets(`cannot connect to NATS at ${resolved.display} (${why})`, resolved.secrets),
       { tier: 'nats' },

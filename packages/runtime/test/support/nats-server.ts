@@ -27,6 +27,8 @@ export interface NatsServerOptions {
   password?: string;
   /** Require this token. */
   token?: string;
+  /** Require TLS with this certificate and key; with `caFile`, require client certificates too. */
+  tls?: { certFile: string; keyFile: string; caFile?: string };
   /** Use this port instead of a free one (restarts reuse the first port). */
   port?: number;
   /** How long to wait for the server to accept connections. Default 10 s. */
@@ -244,6 +246,13 @@ function configText(port: number, o: NatsServerOptions): string {
     );
   } else if (o.token !== undefined) {
     lines.push(`authorization { token: ${JSON.stringify(o.token)} }`);
+  }
+  if (o.tls !== undefined) {
+    const { certFile, keyFile, caFile } = o.tls;
+    const verify = caFile === undefined ? '' : `, ca_file: ${JSON.stringify(caFile)}, verify: true`;
+    lines.push(
+      `tls { cert_file: ${JSON.stringify(certFile)}, key_file: ${JSON.stringify(keyFile)}${verify} }`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
