@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertBuilt, Cli, killAll, processesMentioning } from './support/cli.js';
 import { HAVE_NATS_SERVER, startNatsServer } from './support/nats-server.js';
@@ -159,6 +160,67 @@ describe.skipIf(!HAVE_NATS_SERVER)('andon demo --nats', () => {
       ).toEqual([...Array(at).keys()]);
     }
     expect(processesMentioning(nats.url)).toEqual([]);
+  }, 60_000);
+
+  it('an unreachable NATS server ends the demo at once, naming the tier that could not start', async () => {
+    const started = Date.now();
+    const demo = new Cli(['demo', '--nats', 'nats://127.0.0.1:1'], { TMPDIR: dir });
+    expect((await demo.exit(START_MS + EXIT_MS)).code, demo.transcript).toBe(1);
+    // Well before the 15 s the demo gives its middle tier to start serving.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const stderr = demo.stderr.join('\n');
+    expect(stderr).toMatch(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/);
+    expect(stderr).toMatch(
+      /andon demo: the (server|middle) exited with code 1 before the demo finished/,
+    );
+    expect(processesMentioning('nats://127.0.0.1:1')).toEqual([]);
+  }, 60_000);
+});
+
+describe.skipIf(!HAVE_NATS_SERVER)('andon demo --nats over TLS', () => {
+  // The runtime package's test certificates: a CA, a server certificate for 127.0.0.1, and
+  // a client certificate the server requires.
+  const pem = (name: string) =>
+    fileURLToPath(new URL(`../../runtime/test/fixtures/tls/${name}`, import.meta.url));
+  let nats: { url: string; stop(): Promise<void> } | undefined;
+  afterEach(async () => {
+    await nats?.stop();
+    nats = undefined;
+  });
+
+  it('runs the three tiers through a server that requires client certificates, the files named by NATS_CA, NATS_CERT and NATS_KEY', async () => {
+    nats = await startNatsServer({
+      certFile: pem('server.pem'),
+      keyFile: pem('server-key.pem'),
+      caFile: pem('ca.pem'),
+    });
+    expect(nats.url).toMatch(/^tls:\/\//);
+    const demo = new Cli(['demo', '--nats', nats.url], {
+      TMPDIR: dir,
+      NATS_CA: pem('ca.pem'),
+      NATS_CERT: pem('client.pem'),
+      NATS_KEY: pem('client-key.pem'),
+    });
+    expect(await demo.exit(START_MS + EXIT_MS), demo.transcript).toEqual({ code: 0, signal: null });
+    expectClientStopped(tier(demo.stdout, 'client'));
+    expectServerCancelled(tier(demo.stdout, 'server'));
+  }, 60_000);
+
+  it('without the client certificate the demo fails, saying why', async () => {
+    nats = await startNatsServer({
+      certFile: pem('server.pem'),
+      keyFile: pem('server-key.pem'),
+      caFile: pem('ca.pem'),
+    });
+    const demo = new Cli(['demo', '--nats', nats.url], { TMPDIR: dir, NATS_CA: pem('ca.pem') });
+    const exit = await demo.exit(START_MS + EXIT_MS);
+    expect(exit.code, demo.transcript).toBe(1);
+    const stderr = demo.stderr.join('\n');
+    expect(stderr).toMatch(/the server may require a client certificate/);
+    // The tiers exit when their start fails, and the demo says which one ended it.
+    expect(stderr).toMatch(
+      /andon demo: the (server|middle) exited with code 1 before the demo finished/,
+    );
   }, 60_000);
 });
 

@@ -25,8 +25,9 @@ export async function runClient(options: ClientOptions): Promise<number> {
   const session = new Context();
   exitOnSecondSignal(session, statusPrefix('client'));
   const unwatchParent = options.exitWithParent ? stopWhenParentGoes(session) : () => {};
-  const rt = await Runtime.start(runtimeOptions(options));
+  let rt: Runtime | undefined;
   try {
+    rt = await Runtime.start(runtimeOptions(options));
     const tier = options.middle ? 'middle' : 'server';
     const endpoint = rt.namespace(options.namespace).component(tier).endpoint('generate');
     const client = await endpoint.client();
@@ -52,7 +53,8 @@ export async function runClient(options: ClientOptions): Promise<number> {
     error('client', describeError(failure));
     return 1;
   } finally {
-    await rt.shutdown({ graceMs: 0 });
+    // Also after a failed start: stdin and the signals must not keep the process alive.
+    await rt?.shutdown({ graceMs: 0 });
     unwatchParent();
     session.dispose();
   }

@@ -33,12 +33,18 @@ export function forwardTo(backend: Client<unknown, unknown>) {
  */
 export async function runMiddle(options: MiddleOptions): Promise<number> {
   const life = new TierLife('middle', options);
-  const rt = await Runtime.start(runtimeOptions(options));
-  const done = life.shutdownOnStop(rt);
-  const ns = rt.namespace(options.namespace);
+  let rt: Runtime | undefined;
+  // Set up before anything can fail, so that a failed start still lets go of the signals
+  // and of stdin (which would otherwise keep the process alive).
+  const done = life.closeOnStop(async () => {
+    await rt?.shutdown({ graceMs: options.graceMs });
+  });
   const backendPath = `${options.namespace}/server/generate`;
-  const endpoint = ns.component('middle').endpoint('generate');
+  const path = `${options.namespace}/middle/generate`;
   try {
+    rt = await Runtime.start(runtimeOptions(options));
+    const ns = rt.namespace(options.namespace);
+    const endpoint = ns.component('middle').endpoint('generate');
     const backend = await ns.component('server').endpoint('generate').client();
     status('middle', `waiting for ${backendPath}`);
     await race(backend.waitForInstances({ timeoutMs: FOREVER_MS }), life.context);
@@ -46,11 +52,11 @@ export async function runMiddle(options: MiddleOptions): Promise<number> {
   } catch (failure) {
     // A signal while starting cuts the wait short; the shutdown is already under way.
     if (life.context.isStopped()) return done;
-    error('middle', `cannot serve ${endpoint.path}: ${describeError(failure)}`);
+    error('middle', `cannot serve ${path}: ${describeError(failure)}`);
     life.context.stop('startup failed');
     await done;
     return 1;
   }
-  status('middle', `${READY}${endpoint.path} as instance ${rt.instanceId}`);
+  status('middle', `${READY}${path} as instance ${rt.instanceId}`);
   return done;
 }

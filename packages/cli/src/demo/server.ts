@@ -50,19 +50,26 @@ export function countTo(count: number, ignoreStop = false) {
  */
 export async function runServer(options: ServerOptions): Promise<number> {
   const life = new TierLife('server', options);
-  const rt = await Runtime.start(runtimeOptions(options));
-  const done = life.shutdownOnStop(rt);
-  const endpoint = rt.namespace(options.namespace).component('server').endpoint('generate');
+  let rt: Runtime | undefined;
+  // Set up before anything can fail, so that a failed start still lets go of the signals
+  // and of stdin (which would otherwise keep the process alive).
+  const done = life.closeOnStop(async () => {
+    await rt?.shutdown({ graceMs: options.graceMs });
+  });
+  let path = `${options.namespace}/server/generate`;
   try {
+    rt = await Runtime.start(runtimeOptions(options));
+    const endpoint = rt.namespace(options.namespace).component('server').endpoint('generate');
+    path = endpoint.path;
     await endpoint.serve(countTo(COUNT, options.ignoreStop));
   } catch (failure) {
     // A signal during startup makes serve() fail with "shutting down": that is not an error.
     if (life.context.isStopped()) return done;
-    error('server', `cannot serve ${endpoint.path}: ${describeError(failure)}`);
+    error('server', `cannot serve ${path}: ${describeError(failure)}`);
     life.context.stop('startup failed');
     await done;
     return 1;
   }
-  status('server', `${READY}${endpoint.path} as instance ${rt.instanceId}`);
+  status('server', `${READY}${path} as instance ${rt.instanceId}`);
   return done;
 }

@@ -1,6 +1,5 @@
 import { constants } from 'node:os';
 import { type CancelReason, Context, stopOnSignals } from '@andon/context/node';
-import type { Runtime } from '@andon/runtime';
 import { note, statusPrefix } from './output.js';
 
 /** Options of {@link TierLife}. */
@@ -14,10 +13,11 @@ export interface LifeOptions {
 }
 
 /**
- * The lifetime of a long-running tier (server, middle). The first SIGINT or SIGTERM — or
- * stdin closing, with `exitWithParent` — stops {@link TierLife.context}, and
- * {@link TierLife.shutdownOnStop} then runs `rt.shutdown({ graceMs })`. A second signal kills
- * it: the process exits at once with 128 + the signal's number.
+ * The lifetime of a long-running tier (server, middle, worker…). The first SIGINT or
+ * SIGTERM — or stdin closing, with `exitWithParent` — stops {@link TierLife.context}, and
+ * {@link TierLife.closeOnStop} then closes the tier. A second signal kills it: the process
+ * exits at once with 128 + the signal's number. Call `closeOnStop` before anything can fail:
+ * it is also what lets go of the signals and stdin after a failed start.
  */
 export class TierLife {
   /** Stopped when the tier should shut down; killed when it should exit now. */
@@ -32,14 +32,6 @@ export class TierLife {
     this.prefix = options.prefix ?? statusPrefix(tier);
     exitOnSecondSignal(this.context, this.prefix);
     if (options.exitWithParent) this.#unwatchParent = stopWhenParentGoes(this.context);
-  }
-
-  /**
-   * Waits for the first signal, then shuts `rt` down gracefully. Resolves with the exit
-   * code (0) once the runtime has closed everything.
-   */
-  shutdownOnStop(rt: Runtime): Promise<number> {
-    return this.closeOnStop(() => rt.shutdown({ graceMs: this.options.graceMs }));
   }
 
   /**

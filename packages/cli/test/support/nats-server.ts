@@ -13,13 +13,34 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** PEM files for a server that requires TLS and verifies client certificates. */
+export interface NatsServerTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
 /**
  * A private nats-server on a free port; resolves with its URL once it accepts clients. It is
  * a child of this test process, killed by `stop()` (call it in afterEach).
  */
-export async function startNatsServer(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startNatsServer(
+  tls?: NatsServerTls,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], {
+  const tlsArgs =
+    tls === undefined
+      ? []
+      : [
+          '--tlsverify',
+          '--tlscert',
+          tls.certFile,
+          '--tlskey',
+          tls.keyFile,
+          '--tlscacert',
+          tls.caFile,
+        ];
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), ...tlsArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const ended = new Promise<void>((resolve) => child.on('close', () => resolve()));
@@ -39,7 +60,7 @@ export async function startNatsServer(): Promise<{ url: string; stop(): Promise<
     });
   });
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `${tls === undefined ? 'nats' : 'tls'}://127.0.0.1:${port}`,
     async stop() {
       child.kill('SIGKILL');
       await ended;
