@@ -2,7 +2,7 @@ import { type Context, race } from '@andon/context';
 import { type Client, Runtime } from '@andon/runtime';
 import { TierLife } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
-import { describeError, error, READY, say, status } from '../lib/output.js';
+import { READY, say, status } from '../lib/output.js';
 
 /** Options of `andon demo middle`. */
 export interface MiddleOptions extends ConnectOptions {
@@ -34,29 +34,21 @@ export function forwardTo(backend: Client<unknown, unknown>) {
 export async function runMiddle(options: MiddleOptions): Promise<number> {
   const life = new TierLife('middle', options);
   let rt: Runtime | undefined;
-  // Set up before anything can fail, so that a failed start still lets go of the signals
-  // and of stdin (which would otherwise keep the process alive).
-  const done = life.closeOnStop(async () => {
-    await rt?.shutdown({ graceMs: options.graceMs });
-  });
-  const backendPath = `${options.namespace}/server/generate`;
-  const path = `${options.namespace}/middle/generate`;
-  try {
-    rt = await Runtime.start(runtimeOptions(options));
-    const ns = rt.namespace(options.namespace);
-    const endpoint = ns.component('middle').endpoint('generate');
-    const backend = await ns.component('server').endpoint('generate').client();
-    status('middle', `waiting for ${backendPath}`);
-    await race(backend.waitForInstances({ timeoutMs: FOREVER_MS }), life.context);
-    await endpoint.serve(forwardTo(backend));
-  } catch (failure) {
-    // A signal while starting cuts the wait short; the shutdown is already under way.
-    if (life.context.isStopped()) return done;
-    error('middle', `cannot serve ${path}: ${describeError(failure)}`);
-    life.context.stop('startup failed');
-    await done;
-    return 1;
-  }
-  status('middle', `${READY}${path} as instance ${rt.instanceId}`);
-  return done;
+  return life.run(
+    async () => {
+      rt = await Runtime.start(runtimeOptions(options));
+      const ns = rt.namespace(options.namespace);
+      const backend = await ns.component('server').endpoint('generate').client();
+      status('middle', `waiting for ${options.namespace}/server/generate`);
+      // A signal cuts the wait short.
+      await race(backend.waitForInstances({ timeoutMs: FOREVER_MS }), life.context);
+      const endpoint = ns.component('middle').endpoint('generate');
+      await endpoint.serve(forwardTo(backend));
+      status('middle', `${READY}${endpoint.path} as instance ${rt.instanceId}`);
+    },
+    async () => {
+      await rt?.shutdown({ graceMs: options.graceMs });
+    },
+    `serve ${options.namespace}/middle/generate`,
+  );
 }

@@ -3,7 +3,7 @@ import type { Context } from '@andon/context';
 import { Runtime } from '@andon/runtime';
 import { TierLife } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
-import { describeError, error, READY, say, status } from '../lib/output.js';
+import { READY, say, status } from '../lib/output.js';
 
 /** Options of `andon demo server`. */
 export interface ServerOptions extends ConnectOptions {
@@ -51,25 +51,16 @@ export function countTo(count: number, ignoreStop = false) {
 export async function runServer(options: ServerOptions): Promise<number> {
   const life = new TierLife('server', options);
   let rt: Runtime | undefined;
-  // Set up before anything can fail, so that a failed start still lets go of the signals
-  // and of stdin (which would otherwise keep the process alive).
-  const done = life.closeOnStop(async () => {
-    await rt?.shutdown({ graceMs: options.graceMs });
-  });
-  let path = `${options.namespace}/server/generate`;
-  try {
-    rt = await Runtime.start(runtimeOptions(options));
-    const endpoint = rt.namespace(options.namespace).component('server').endpoint('generate');
-    path = endpoint.path;
-    await endpoint.serve(countTo(COUNT, options.ignoreStop));
-  } catch (failure) {
-    // A signal during startup makes serve() fail with "shutting down": that is not an error.
-    if (life.context.isStopped()) return done;
-    error('server', `cannot serve ${path}: ${describeError(failure)}`);
-    life.context.stop('startup failed');
-    await done;
-    return 1;
-  }
-  status('server', `${READY}${path} as instance ${rt.instanceId}`);
-  return done;
+  return life.run(
+    async () => {
+      rt = await Runtime.start(runtimeOptions(options));
+      const endpoint = rt.namespace(options.namespace).component('server').endpoint('generate');
+      await endpoint.serve(countTo(COUNT, options.ignoreStop));
+      status('server', `${READY}${endpoint.path} as instance ${rt.instanceId}`);
+    },
+    async () => {
+      await rt?.shutdown({ graceMs: options.graceMs });
+    },
+    `serve ${options.namespace}/server/generate`,
+  );
 }

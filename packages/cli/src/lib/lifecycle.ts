@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import { type CancelReason, Context, stopOnSignals } from '@andon/context/node';
-import { note, statusPrefix } from './output.js';
+import { describeError, ERROR, note, statusPrefix } from './output.js';
 
 /** Options of {@link TierLife}. */
 export interface LifeOptions {
@@ -15,9 +15,8 @@ export interface LifeOptions {
 /**
  * The lifetime of a long-running tier (server, middle, worker…). The first SIGINT or
  * SIGTERM — or stdin closing, with `exitWithParent` — stops {@link TierLife.context}, and
- * {@link TierLife.closeOnStop} then closes the tier. A second signal kills it: the process
- * exits at once with 128 + the signal's number. Call `closeOnStop` before anything can fail:
- * it is also what lets go of the signals and stdin after a failed start.
+ * {@link TierLife.run} then closes the tier. A second signal kills it: the process exits at
+ * once with 128 + the signal's number.
  */
 export class TierLife {
   /** Stopped when the tier should shut down; killed when it should exit now. */
@@ -35,12 +34,45 @@ export class TierLife {
   }
 
   /**
-   * Waits for the first signal (or {@link TierLife.context} being stopped for another
-   * reason, such as a failed startup), then runs `close`. Resolves with the exit code (0)
-   * once `close` is done; a caller that stopped the context because of a failure returns
-   * its own code after awaiting this.
+   * Runs the tier: `start` brings it up; `close` takes it down after the first signal, or
+   * at once when `start` fails. Resolves with the exit code: 0 after a signal (even one that
+   * cut the start short, making it fail with "shutting down"), 1 after a failed start, which
+   * is printed as `error: cannot <action>: <why>`. Either way the signals and stdin are let
+   * go, so nothing keeps the process alive.
+   *
+   * @example
+   * let rt: Runtime | undefined;
+   * return life.run(
+   *   async () => {
+   *     rt = await Runtime.start(options);
+   *     await rt.namespace('demo').component('server').endpoint('generate').serve(handler);
+   *   },
+   *   async () => {
+   *     await rt?.shutdown({ graceMs: 5000 });
+   *   },
+   * );
    */
-  async closeOnStop(close: () => Promise<void>): Promise<number> {
+  async run(
+    start: () => Promise<void>,
+    close: () => Promise<void>,
+    action = 'start',
+  ): Promise<number> {
+    // Waiting before anything can fail: a failed start is released by the same path.
+    const done = this.#closeOnStop(close);
+    try {
+      await start();
+    } catch (failure) {
+      if (this.context.isStopped()) return done;
+      note(this.prefix, `${ERROR}cannot ${action}: ${describeError(failure)}`);
+      this.context.stop('startup failed');
+      await done;
+      return 1;
+    }
+    return done;
+  }
+
+  /** Waits for the context to stop (a signal, or a failed start), then runs `close`. */
+  async #closeOnStop(close: () => Promise<void>): Promise<number> {
     await this.context.stopped();
     const why = this.context.reason?.message ?? 'stopped';
     note(this.prefix, `${why}; shutting down (grace ${this.options.graceMs} ms)`);

@@ -2,7 +2,7 @@ import { Runtime } from '@andon/runtime';
 import type { OpenAIServer } from '@andon/server';
 import { TierLife } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
-import { commandPrefix, describeError, ERROR, note, say } from '../lib/output.js';
+import { commandPrefix, note, say } from '../lib/output.js';
 import { ENGINE, ROUTER } from './endpoints.js';
 import { type HttpFlags, openFrontEnd, tryItLine } from './front-end.js';
 import type { WaitFlags } from './wait.js';
@@ -27,29 +27,24 @@ export async function runFrontend(options: FrontendOptions): Promise<number> {
   const life = new TierLife('frontend', { ...options, prefix: PREFIX });
   let rt: Runtime | undefined;
   let server: OpenAIServer | undefined;
-  const done = life.closeOnStop(async () => {
-    await server?.close();
-    await rt?.shutdown({ graceMs: 0 });
-  });
-  try {
-    // The runtime only calls out here, so --host is the HTTP server's, not the runtime's.
-    const { host: _http, ...connect } = options;
-    rt = await Runtime.start(runtimeOptions(connect));
-    server = await openFrontEnd(rt, {
-      ...options,
-      component: options.viaRouter ? ROUTER : ENGINE,
-      context: life.context,
-      prefix: PREFIX,
-    });
-    const url = await server.listen();
-    say(url);
-    note(PREFIX, tryItLine(url));
-  } catch (failure) {
-    if (life.context.isStopped()) return done;
-    note(PREFIX, `${ERROR}cannot start: ${describeError(failure)}`);
-    life.context.stop('startup failed');
-    await done;
-    return 1;
-  }
-  return done;
+  return life.run(
+    async () => {
+      // The runtime only calls out here, so --host is the HTTP server's, not the runtime's.
+      const { host: _http, ...connect } = options;
+      rt = await Runtime.start(runtimeOptions(connect));
+      server = await openFrontEnd(rt, {
+        ...options,
+        component: options.viaRouter ? ROUTER : ENGINE,
+        context: life.context,
+        prefix: PREFIX,
+      });
+      const url = await server.listen();
+      say(url);
+      note(PREFIX, tryItLine(url));
+    },
+    async () => {
+      await server?.close();
+      await rt?.shutdown({ graceMs: 0 });
+    },
+  );
 }

@@ -3,7 +3,7 @@ import { type Client, Runtime } from '@andon/runtime';
 import type { EngineChunk, EngineRequest } from '@andon/server';
 import { TierLife } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
-import { commandPrefix, describeError, ERROR, note, say } from '../lib/output.js';
+import { commandPrefix, note, say } from '../lib/output.js';
 import { ENGINE, generateEndpoint, ROUTER, readyLine } from './endpoints.js';
 import { type WaitFlags, waitTimeout } from './wait.js';
 
@@ -36,27 +36,22 @@ export function routeTo(workers: Client<EngineRequest, EngineChunk>) {
 export async function runRouter(options: RouterOptions): Promise<number> {
   const life = new TierLife('router', { ...options, prefix: PREFIX });
   let rt: Runtime | undefined;
-  const done = life.closeOnStop(async () => {
-    await rt?.shutdown({ graceMs: options.graceMs });
-  });
-  try {
-    rt = await Runtime.start(runtimeOptions(options));
-    const workers = await generateEndpoint(rt, options.namespace, ENGINE).client();
-    const path = `${options.namespace}/${ENGINE}/generate`;
-    note(PREFIX, `waiting for ${options.minWorkers} instance(s) of ${path}`);
-    await race(
-      workers.waitForInstances({ count: options.minWorkers, timeoutMs: waitTimeout(options) }),
-      life.context,
-    );
-    const endpoint = generateEndpoint(rt, options.namespace, ROUTER);
-    await endpoint.serve(routeTo(workers));
-    say(readyLine('router', endpoint.path, rt.instanceId));
-  } catch (failure) {
-    if (life.context.isStopped()) return done;
-    note(PREFIX, `${ERROR}cannot start: ${describeError(failure)}`);
-    life.context.stop('startup failed');
-    await done;
-    return 1;
-  }
-  return done;
+  return life.run(
+    async () => {
+      rt = await Runtime.start(runtimeOptions(options));
+      const workers = await generateEndpoint(rt, options.namespace, ENGINE).client();
+      const path = `${options.namespace}/${ENGINE}/generate`;
+      note(PREFIX, `waiting for ${options.minWorkers} instance(s) of ${path}`);
+      await race(
+        workers.waitForInstances({ count: options.minWorkers, timeoutMs: waitTimeout(options) }),
+        life.context,
+      );
+      const endpoint = generateEndpoint(rt, options.namespace, ROUTER);
+      await endpoint.serve(routeTo(workers));
+      say(readyLine('router', endpoint.path, rt.instanceId));
+    },
+    async () => {
+      await rt?.shutdown({ graceMs: options.graceMs });
+    },
+  );
 }

@@ -8,7 +8,7 @@ import { type OpenAIServer, ServerMetrics, SimulatedEngine } from '@andon/server
 import { describeEnding } from '../demo/tier-process.js';
 import { TierLife } from '../lib/lifecycle.js';
 import { runtimeOptions } from '../lib/options.js';
-import { commandPrefix, describeError, ERROR, note, say } from '../lib/output.js';
+import { commandPrefix, ERROR, note, say } from '../lib/output.js';
 import { ENGINE } from './endpoints.js';
 import { type EngineFlags, engineArgs, engineOptions, withSeed } from './engine-options.js';
 import { type HttpFlags, httpServer, openFrontEnd, tryItLine } from './front-end.js';
@@ -51,12 +51,14 @@ async function runEmbedded(options: ServeOptions, life: TierLife): Promise<numbe
   const metrics = new ServerMetrics();
   const observation = metrics.observeEngine(engine);
   const server = httpServer(withSeed(engine, options.seed), { ...options, metrics });
-  const done = life.closeOnStop(async () => {
-    await server.close();
-    engine.close();
-    observation.dispose();
-  });
-  return listenOrFail(server, life, done, `embedded engine, ${engine.slots} slots`);
+  return life.run(
+    () => listen(server, `embedded engine, ${engine.slots} slots`),
+    async () => {
+      await server.close();
+      engine.close();
+      observation.dispose();
+    },
+  );
 }
 
 async function runWithWorkers(
@@ -97,60 +99,41 @@ async function runWithWorkers(
   process.on('exit', onExit);
   let rt: Runtime | undefined;
   let server: OpenAIServer | undefined;
-  const done = life.closeOnStop(async () => {
-    await server?.close();
-    await rt?.shutdown({ graceMs: 0 });
-    await pool.stop(options.killAfter);
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-    process.off('exit', onExit);
-  });
-  try {
-    // Their ready lines (instance id, metrics URL) are relayed on stderr as they come.
-    await race(pool.ready, life.context);
-    rt = await Runtime.start(
-      runtimeOptions({
+  const code = await life.run(
+    async () => {
+      // Their ready lines (instance id, metrics URL) are relayed on stderr as they come.
+      await race(pool.ready, life.context);
+      rt = await Runtime.start(
+        runtimeOptions({
+          namespace: NAMESPACE,
+          ...(dir === undefined ? { nats: options.nats! } : { discoveryDir: dir }),
+        }),
+      );
+      server = await openFrontEnd(rt, {
+        ...options,
         namespace: NAMESPACE,
-        ...(dir === undefined ? { nats: options.nats! } : { discoveryDir: dir }),
-      }),
-    );
-    server = await openFrontEnd(rt, {
-      ...options,
-      namespace: NAMESPACE,
-      component: ENGINE,
-      minWorkers: count,
-      wait: options.startupTimeout,
-      context: life.context,
-      prefix: PREFIX,
-    });
-  } catch (failure) {
-    return fail(life, done, failure);
-  }
-  const code = await listenOrFail(server, life, done, `${count} worker processes`);
+        component: ENGINE,
+        minWorkers: count,
+        wait: options.startupTimeout,
+        context: life.context,
+        prefix: PREFIX,
+      });
+      await listen(server, `${count} worker processes`);
+    },
+    async () => {
+      await server?.close();
+      await rt?.shutdown({ graceMs: 0 });
+      await pool.stop(options.killAfter);
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+      process.off('exit', onExit);
+    },
+  );
   return lost === undefined ? code : 1;
 }
 
-/** Listens, prints the URL, and serves until stopped; resolves with the exit code. */
-async function listenOrFail(
-  server: OpenAIServer,
-  life: TierLife,
-  done: Promise<number>,
-  what: string,
-): Promise<number> {
-  try {
-    const url = await server.listen();
-    say(url);
-    note(PREFIX, `${what}; ${tryItLine(url)}`);
-  } catch (failure) {
-    return fail(life, done, failure);
-  }
-  return done;
-}
-
-async function fail(life: TierLife, done: Promise<number>, failure: unknown): Promise<number> {
-  // A signal during startup cuts the wait short; the shutdown is already under way.
-  if (life.context.isStopped()) return done;
-  note(PREFIX, `${ERROR}cannot start: ${describeError(failure)}`);
-  life.context.stop('startup failed');
-  await done;
-  return 1;
+/** Listens and prints the URL (stdout) and what serves it (stderr). */
+async function listen(server: OpenAIServer, what: string): Promise<void> {
+  const url = await server.listen();
+  say(url);
+  note(PREFIX, `${what}; ${tryItLine(url)}`);
 }

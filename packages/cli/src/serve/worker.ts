@@ -2,7 +2,7 @@ import { Runtime } from '@andon/runtime';
 import { engineHandler, ServerMetrics, SimulatedEngine } from '@andon/server';
 import { TierLife } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
-import { commandPrefix, describeError, ERROR, note, say } from '../lib/output.js';
+import { commandPrefix, say } from '../lib/output.js';
 import { ENGINE, generateEndpoint, readyLine } from './endpoints.js';
 import { type EngineFlags, engineOptions, withSeed } from './engine-options.js';
 import { type MetricsEndpoint, serveMetrics } from './metrics-endpoint.js';
@@ -32,29 +32,23 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   const life = new TierLife('worker', { ...options, prefix: PREFIX });
   let rt: Runtime | undefined;
   let metricsEndpoint: MetricsEndpoint | undefined;
-  const done = life.closeOnStop(async () => {
-    // Runtime first: in-flight streams get their grace period with the engine still running.
-    await rt?.shutdown({ graceMs: options.graceMs });
-    engine.close();
-    observation.dispose();
-    await metricsEndpoint?.close();
-  });
-  try {
-    rt = await Runtime.start(runtimeOptions(options));
-    if (options.metricsPort !== undefined) {
-      metricsEndpoint = await serveMetrics(metrics, options.host, options.metricsPort);
-    }
-    const endpoint = generateEndpoint(rt, options.namespace, ENGINE);
-    await endpoint.serve(engineHandler(withSeed(engine, options.seed)));
-    const extra = metricsEndpoint === undefined ? '' : ` (metrics ${metricsEndpoint.url})`;
-    say(readyLine('worker', endpoint.path, rt.instanceId, extra));
-  } catch (failure) {
-    // A signal during startup makes serve() fail with "shutting down": that is not an error.
-    if (life.context.isStopped()) return done;
-    note(PREFIX, `${ERROR}cannot start: ${describeError(failure)}`);
-    life.context.stop('startup failed');
-    await done;
-    return 1;
-  }
-  return done;
+  return life.run(
+    async () => {
+      rt = await Runtime.start(runtimeOptions(options));
+      if (options.metricsPort !== undefined) {
+        metricsEndpoint = await serveMetrics(metrics, options.host, options.metricsPort);
+      }
+      const endpoint = generateEndpoint(rt, options.namespace, ENGINE);
+      await endpoint.serve(engineHandler(withSeed(engine, options.seed)));
+      const extra = metricsEndpoint === undefined ? '' : ` (metrics ${metricsEndpoint.url})`;
+      say(readyLine('worker', endpoint.path, rt.instanceId, extra));
+    },
+    async () => {
+      // Runtime first: in-flight streams get their grace period with the engine still running.
+      await rt?.shutdown({ graceMs: options.graceMs });
+      engine.close();
+      observation.dispose();
+      await metricsEndpoint?.close();
+    },
+  );
 }
