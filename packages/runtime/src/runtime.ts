@@ -163,6 +163,17 @@ export class Runtime {
     let nats: { module: NatsModule; handle: RuntimeNats } | undefined;
     if (usesNats) nats = await openNats(options);
     try {
+      if (nats !== undefined) {
+        const prefixesUsed = [
+          ...(natsTransport ? [prefixes!.transport] : []),
+          ...(discoveryChoice === 'nats' ? [prefixes!.discovery] : []),
+        ];
+        await nats.module.checkNatsPermissions(
+          nats.handle.connection,
+          prefixesUsed,
+          nats.handle.display,
+        );
+      }
       const transport =
         picked ??
         new nats!.module.NatsTransport({

@@ -5,7 +5,6 @@ import type { Context } from '@andon/context';
 import {
   BackendError,
   Disconnected,
-  type Logger,
   ProtocolError,
   Runtime,
   type RuntimeOptions,
@@ -19,6 +18,7 @@ import { FrameDecoder } from '../src/wire/decoder.js';
 import { FrameEncoder } from '../src/wire/encoder.js';
 import { FrameType, PROTOCOL_VERSION } from '../src/wire/frame.js';
 import { encodeRequest } from '../src/wire/payloads.js';
+import { captureLogger } from './support/capture-logger.js';
 import { drain } from './support/drain.js';
 import { NatsNetwork } from './support/nats-network.js';
 import {
@@ -66,22 +66,6 @@ async function callUntilAnswered(rt: Runtime, component: string, body: unknown, 
 }
 
 /** A Logger that keeps every line, to check what reaches the logs. */
-function captureLogger(lines: string[]): Logger {
-  const make = (bindings: Record<string, unknown>): Logger => {
-    const write = (level: string) => (object: object, message?: string) => {
-      lines.push(`${level} ${message ?? ''} ${JSON.stringify({ ...bindings, ...object })}`);
-    };
-    return {
-      debug: write('debug'),
-      info: write('info'),
-      warn: write('warn'),
-      error: write('error'),
-      child: (more) => make({ ...bindings, ...more }),
-    };
-  };
-  return make({});
-}
-
 describe.skipIf(!bin)('NATS transport', () => {
   let server: NatsServer;
   let net: NatsNetwork;

@@ -63,6 +63,11 @@ export function querySubject(prefix: string, key: EndpointKey): string {
   return `${prefix}.v${NATS_DISCOVERY_VERSION}.query.${keyTokens(key)}`;
 }
 
+/** Where a watcher's query inboxes live (`createInbox` adds a unique token). */
+export function inboxPrefix(prefix: string): string {
+  return `${prefix}.v${NATS_DISCOVERY_VERSION}.inbox`;
+}
+
 const encoder = new TextEncoder();
 
 export function encodeUp(leaseMs: number, leases: Iterable<LeaseEntry>): Uint8Array {

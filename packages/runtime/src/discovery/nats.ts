@@ -23,6 +23,7 @@ import {
   redactSecrets,
   resolveNatsOptions,
 } from './nats-options.js';
+import { permissionAdvice, permissionRefusal } from './nats-permissions.js';
 import {
   type Announcement,
   announceSubject,
@@ -30,6 +31,7 @@ import {
   DEFAULT_DISCOVERY_PREFIX,
   encodeLeft,
   encodeUp,
+  inboxPrefix,
   type LeaseEntry,
   querySubject,
 } from './nats-subjects.js';
@@ -221,7 +223,10 @@ export class NatsDiscovery implements Discovery {
     if (!local) {
       const key = checkKey(checked);
       const query = this.connection.subscribe(querySubject(this.subjectPrefix, key), {
-        callback: (_err, msg) => this.#answer(path, msg),
+        callback: (err, msg) => {
+          if (err) this.#refused('renew-failed', `cannot answer queries for ${path}`, err);
+          else this.#answer(path, msg);
+        },
       });
       local = { key, leases: new Map(), query };
       this.#local.set(path, local);
@@ -245,7 +250,10 @@ export class NatsDiscovery implements Discovery {
     const watcher = new NatsWatcher(checked, onChange, this.#warn, (w) => this.#watcherClosed(w));
     // Subscribe before asking, so no join can fall between the answer and the stream.
     watcher.subscription = this.connection.subscribe(announceSubject(this.subjectPrefix, checked), {
-      callback: (_err, msg) => watcher.receive(msg),
+      callback: (err, msg) => {
+        if (err) this.#refused('watch-failed', `cannot watch ${endpointPath(checked)}`, err);
+        else watcher.receive(msg);
+      },
     });
     this.#watchers.add(watcher);
     this.#sweep ??= unref(
@@ -349,7 +357,8 @@ export class NatsDiscovery implements Discovery {
         resolve();
       };
       const cap = setTimeout(finish, QUERY_MAX_MS);
-      const sub = this.connection.subscribe(createInbox(), {
+      // An inbox under the prefix, not `_INBOX.`: the prefix is then all a NATS user needs.
+      const sub = this.connection.subscribe(createInbox(inboxPrefix(this.subjectPrefix)), {
         callback: (err, msg) => {
           // 503: nobody holds a lease on this endpoint, so the answer is complete now.
           if (err || msg.headers?.status === '503' || watcher.closed || done) return finish();
@@ -386,6 +395,14 @@ export class NatsDiscovery implements Discovery {
           );
         } else if (s.type === 'reconnect') {
           this.#resync();
+        } else if (s.type === 'error') {
+          const refusal = permissionRefusal((s as { error?: unknown }).error);
+          if (
+            refusal?.operation === 'publish' &&
+            refusal.subject.startsWith(`${this.subjectPrefix}.`)
+          ) {
+            this.#refused('renew-failed', `cannot announce on ${refusal.subject}`, refusal);
+          }
         }
       }
     } catch (error) {
@@ -456,6 +473,12 @@ export class NatsDiscovery implements Discovery {
     if (this.#closing) throw new Error('NatsDiscovery is closed');
     if (this.connection.isClosed())
       throw new Disconnected('the NATS connection is closed', { tier: 'nats-discovery' });
+  }
+
+  /** A subscription or publish the server refused: says what to grant when it is about permissions. */
+  #refused(code: DiscoveryWarning['code'], message: string, error: unknown): void {
+    const advice = permissionRefusal(error) ? `; ${permissionAdvice([this.subjectPrefix])}` : '';
+    this.#warning(code, `${message}: NATS refused it${advice}`, error);
   }
 
   #warning(code: DiscoveryWarning['code'], message: string, error?: unknown): void {

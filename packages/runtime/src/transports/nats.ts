@@ -12,6 +12,7 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import { type NatsTlsFiles, redactSecrets, resolveNatsOptions } from '../discovery/nats-options.js';
+import { permissionAdvice, permissionRefusal } from '../discovery/nats-permissions.js';
 import { checkSubjectPrefix } from '../discovery/nats-subjects.js';
 import { Disconnected, ProtocolError } from '../errors.js';
 import type { Logger } from '../session/logger.js';
@@ -43,6 +44,7 @@ export {
   redactSecrets,
   resolveNatsOptions,
 } from '../discovery/nats-options.js';
+export { checkNatsPermissions } from '../discovery/nats-permissions.js';
 
 /** Options of {@link NatsTransport}. */
 export interface NatsTransportOptions {
@@ -153,9 +155,14 @@ export class NatsTransport implements Transport {
     if (this.#listenSub) return Promise.reject(new Error('NatsTransport is already listening'));
     const address = responderSubject(this.subjectPrefix, this.id);
     this.#onChannel = onChannel;
+    let refused: Disconnected | undefined;
     try {
       this.#listenSub = this.connection.subscribe(`${address}.*`, {
-        callback: (_error, msg) => {
+        callback: (error, msg) => {
+          if (error) {
+            refused = this.#subscriptionFailed(`${address}.*`, error);
+            return;
+          }
           try {
             this.#onServedMessage(address, msg);
           } catch (error) {
@@ -166,9 +173,14 @@ export class NatsTransport implements Transport {
     } catch (error) {
       return Promise.reject(this.#disconnected('cannot subscribe', error));
     }
-    // Once the server has the subscription, callers who find the address can reach it.
+    // Once the server has the subscription, callers who find the address can reach it. A
+    // refusal comes back before the flush's answer, so serve() fails rather than goes deaf.
     return this.connection.flush().then(
-      () => address,
+      () => {
+        if (refused === undefined) return address;
+        this.#listenSub = undefined;
+        throw refused;
+      },
       (error: unknown) => {
         throw this.#disconnected('cannot subscribe', error);
       },
@@ -239,7 +251,11 @@ export class NatsTransport implements Transport {
    */
   #subscribeOwn(channel: NatsChannel, subject: string): void {
     channel.subscription = this.connection.subscribe(subject, {
-      callback: (_error, msg) => {
+      callback: (error, msg) => {
+        if (error) {
+          channel.lost(this.#subscriptionFailed(subject, error));
+          return;
+        }
         try {
           this.#onOwnMessage(channel, msg);
         } catch (error) {
@@ -351,10 +367,38 @@ export class NatsTransport implements Transport {
         } else if (s.type === 'reconnect') {
           this.#connected = true;
           this.#log?.info({ server: this.#server }, 'nats transport: reconnected');
+        } else if (s.type === 'error') {
+          this.#publishRefused(s.error);
         }
       }
     } catch {
       // The status stream ends with the connection; nothing to report beyond that.
+    }
+  }
+
+  /**
+   * The server refused a subscription (its permissions changed, or they never covered
+   * it): nothing will arrive there. Logs it, naming what to grant; returns the error for
+   * the connection that depended on it.
+   */
+  #subscriptionFailed(subject: string, error: Error): Disconnected {
+    const advice = permissionRefusal(error) ? `: ${permissionAdvice([this.subjectPrefix])}` : '';
+    const why = `NATS ended the subscription to ${subject} (${error.message})${advice}`;
+    this.#log?.error({ server: this.#server, subject }, `nats transport: ${why}`);
+    return new Disconnected(why);
+  }
+
+  /**
+   * The server refused a publish: the message was dropped. The connection that published
+   * there fails now rather than by silence, a few heartbeats later.
+   */
+  #publishRefused(error: unknown): void {
+    const refusal = permissionRefusal(error);
+    if (refusal === undefined || refusal.operation !== 'publish') return;
+    const why = `NATS refused a publish to ${refusal.subject} (${refusal.message}): ${permissionAdvice([this.subjectPrefix])}`;
+    this.#log?.error({ server: this.#server, subject: refusal.subject }, `nats transport: ${why}`);
+    for (const channel of [...this.#served.values(), ...this.#called.values()]) {
+      if (channel.publishesTo === refusal.subject) channel.lost(new Disconnected(why));
     }
   }
 
@@ -409,6 +453,11 @@ class NatsChannel implements FrameLimitedChannel {
   ) {
     this.#maxBody = maxPayload - ENVELOPE_BYTES;
     this.maxFrame = frameLimitFor(maxPayload);
+  }
+
+  /** @internal The subject this connection publishes on now. */
+  get publishesTo(): string {
+    return this.out;
   }
 
   /** @internal From now on, publish where the responder asked (a reply subject it owns). */

@@ -27,6 +27,8 @@ export interface NatsServerOptions {
   password?: string;
   /** Require this token. */
   token?: string;
+  /** Raw configuration appended as it is (e.g. users with permissions). */
+  extraConfig?: string;
   /** Require TLS with this certificate and key; with `caFile`, require client certificates too. */
   tls?: { certFile: string; keyFile: string; caFile?: string };
   /** Use this port instead of a free one (restarts reuse the first port). */
@@ -247,6 +249,7 @@ function configText(port: number, o: NatsServerOptions): string {
   } else if (o.token !== undefined) {
     lines.push(`authorization { token: ${JSON.stringify(o.token)} }`);
   }
+  if (o.extraConfig !== undefined) lines.push(o.extraConfig);
   if (o.tls !== undefined) {
     const { certFile, keyFile, caFile } = o.tls;
     const verify = caFile === undefined ? '' : `, ca_file: ${JSON.stringify(caFile)}, verify: true`;
