@@ -23,8 +23,8 @@ export function permissionRefusal(error: unknown): PermissionRefusal | undefined
 
 /** What to tell a user whose NATS account refuses `prefixes`. */
 export function permissionAdvice(prefixes: readonly string[]): string {
-  // Every subject andon uses, inboxes included, is under its prefixes.
-  // `andon.>` covers `andon.discovery.>`: name only the outermost.
+  // Every subject andon uses, inboxes included, is under its prefixes; `andon.>` covers
+  // `andon.discovery.>`, so only the outermost are named.
   const outermost = [...new Set(prefixes)].filter(
     (p) => !prefixes.some((q) => p.startsWith(`${q}.`)),
   );
@@ -34,8 +34,8 @@ export function permissionAdvice(prefixes: readonly string[]): string {
 
 /**
  * Checks, with one round trip, that `nc` may publish and subscribe under each of
- * `prefixes`, as a runtime's transport and discovery will. Rejects
- * with {@link Disconnected} naming every refused subject and the permissions to grant.
+ * `prefixes`, as a runtime's transport and discovery will. Rejects with
+ * {@link Disconnected} naming every refused subject and the permissions to grant.
  *
  * Probes rather than waits: the server reports a refusal asynchronously and the client
  * then drops the message or closes the subscription, so a runtime that started without

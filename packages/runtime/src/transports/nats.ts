@@ -396,10 +396,13 @@ export class NatsTransport implements Transport {
     const refusal = permissionRefusal(error);
     if (refusal === undefined || refusal.operation !== 'publish') return;
     const why = `NATS refused a publish to ${refusal.subject} (${refusal.message}): ${permissionAdvice([this.subjectPrefix])}`;
+    // Refusals of others' subjects (discovery's) are theirs to report.
+    const channels = [...this.#served.values(), ...this.#called.values()].filter(
+      (channel) => channel.publishesTo === refusal.subject,
+    );
+    if (channels.length === 0) return;
     this.#log?.error({ server: this.#server, subject: refusal.subject }, `nats transport: ${why}`);
-    for (const channel of [...this.#served.values(), ...this.#called.values()]) {
-      if (channel.publishesTo === refusal.subject) channel.lost(new Disconnected(why));
-    }
+    for (const channel of channels) channel.lost(new Disconnected(why));
   }
 
   /** Every connection dies with the client's server connection; none survives a gap. */
