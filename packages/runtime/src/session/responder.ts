@@ -14,6 +14,7 @@ import {
 } from '../wire/payloads.js';
 import { decodeReason, releaseDecodedReason } from '../wire/reason-codec.js';
 import { Connection, type ConnectionOptions } from './connection.js';
+import { continueNextTurn, ITEMS_PER_LOOK, sliceLeft } from './turn-slice.js';
 
 /**
  * A request handler: gets the request and its incoming Context; returns an async iterable
@@ -231,6 +232,9 @@ export class ServedStream {
   #credit: number;
   #iterator: AsyncIterator<unknown> | undefined;
   #pulling = false;
+  /** Waiting for the next turn of the event loop to go on (see turn-slice.ts). */
+  #waiting = false;
+  #itemsSinceLook = 0;
   #closed = false;
   #stoppedByCaller = false;
   #cancellations: Record<string, number> | undefined;
@@ -282,7 +286,9 @@ export class ServedStream {
 
   grant(items: number): void {
     this.#credit += items;
-    if (!this.#pulling && this.#iterator !== undefined && !this.#closed) this.#pull();
+    if (!this.#pulling && !this.#waiting && this.#iterator !== undefined && !this.#closed) {
+      this.#pull();
+    }
   }
 
   stopByCaller(reason: CancelReason): void {
@@ -349,9 +355,24 @@ export class ServedStream {
     }
     if (!this.#sendItem(result.value)) return;
     this.#credit--;
-    if (this.#credit > 0) this.#pull();
+    if (this.#credit > 0) {
+      if (++this.#itemsSinceLook < ITEMS_PER_LOOK) this.#pull();
+      else {
+        this.#itemsSinceLook = 0;
+        if (sliceLeft()) this.#pull();
+        else {
+          this.#waiting = true;
+          continueNextTurn(this.#resume);
+        }
+      }
+    }
     // Out of credit, nothing more will be produced this turn: send what is queued now.
     else this.connection.flush();
+  };
+
+  readonly #resume = (): void => {
+    this.#waiting = false;
+    if (!this.#closed) this.#pull();
   };
 
   readonly #onError = (error: unknown): void => {
