@@ -68,10 +68,12 @@ export class Client<Req = unknown, Item = unknown> {
 
   /**
    * @internal An instance left discovery. Its in-flight calls fail at once with
-   * Disconnected, unless it announced a graceful drain (GOAWAY) on the connection.
+   * Disconnected, unless the runtime knows they are fine (`keepCalls`): the instance
+   * announced a graceful drain (GOAWAY), or its lease lapsed while its connection is
+   * still bringing frames, which a busy instance's late renewal can cause.
    */
-  instanceRemoved(instance: Instance, why: 'left' | 'expired', drained: boolean): void {
-    if (why === 'left' && drained) return;
+  instanceRemoved(instance: Instance, why: 'left' | 'expired', keepCalls: boolean): void {
+    if (keepCalls) return;
     const calls = this.#inFlight.get(instance.instanceId);
     if (!calls) return;
     this.#inFlight.delete(instance.instanceId);

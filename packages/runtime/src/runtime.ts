@@ -68,6 +68,8 @@ export class Runtime {
   readonly #responders = new Set<ResponderConnection>();
   readonly #served = new Set<ServedStream>();
   readonly #callers = new Map<string, Promise<CallerConnection>>();
+  /** The same connections once open, for what must be known without waiting. */
+  readonly #openCallers = new Map<string, CallerConnection>();
   readonly #drained = new Set<string>();
   readonly #clients = new Set<Client>();
   #address: Promise<string> | undefined;
@@ -306,16 +308,25 @@ export class Runtime {
     const client = new Client<Req, Item>(this.#clientHost, key);
     const watcher = await this.#discovery.watch(key, (change) => {
       if (change.type === 'added') client.instanceAdded();
-      else
-        client.instanceRemoved(
-          change.instance,
-          change.why,
-          this.#drained.has(change.instance.address),
-        );
+      else client.instanceRemoved(change.instance, change.why, this.#callsSurvive(change));
     });
     client.attach(watcher);
     this.#clients.add(client as Client);
     return client;
+  }
+
+  /**
+   * Whether calls in flight to an instance that left discovery may go on: it drained them
+   * gracefully, or its lease lapsed while we are still hearing from it. A lease renewal can
+   * be late for reasons that say nothing of the instance's health (its event loop busy, or
+   * over NATS the renewal queued behind the very items it streams); a connection that
+   * brought frames within the last heartbeat interval is proof of life, and its own
+   * heartbeats still end the calls if the instance falls silent.
+   */
+  #callsSurvive(change: { instance: Instance; why: 'left' | 'expired' }): boolean {
+    const address = change.instance.address;
+    if (change.why === 'left') return this.#drained.has(address);
+    return this.#openCallers.get(address)?.heardWithin(this.#options.heartbeatMs) ?? false;
   }
 
   #connect(instance: Instance): Promise<CallerConnection> {
@@ -328,8 +339,10 @@ export class Runtime {
         ...(this.#options.token === undefined ? {} : { token: this.#options.token }),
       });
       this.#drained.delete(address);
+      this.#openCallers.set(address, connection);
       const retire = () => {
         if (this.#callers.get(address) === opening) this.#callers.delete(address);
+        if (this.#openCallers.get(address) === connection) this.#openCallers.delete(address);
       };
       connection.onRetire = () => {
         if (!connection.closed) this.#drained.add(address);

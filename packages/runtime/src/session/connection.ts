@@ -114,6 +114,11 @@ export abstract class Connection {
     this.channel.write(this.#encoder.take());
   }
 
+  /** Whether anything has come from the peer in the last `ms` (to within a liveness check). */
+  heardWithin(ms: number): boolean {
+    return this.#heard || performance.now() - this.#lastReceived < ms;
+  }
+
   /** The largest payload the peer accepts (its announced frame limit, less the header). */
   get maxPayload(): number {
     return this.#peerMaxFrame - 6;
