@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Context } from '@andon/context';
 import { Runtime } from '@andon/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { until } from './support/until.js';
 
 let dir: string;
 const runtimes: Runtime[] = [];
@@ -20,15 +21,6 @@ async function start(window: number): Promise<Runtime> {
   const rt = await Runtime.start({ transport: 'tcp', discoveryDir: dir, window });
   runtimes.push(rt);
   return rt;
-}
-
-/** Resolves once `done()` holds, checking every few ms; rejects after `ms`. */
-async function until(done: () => boolean, ms: number, what: string): Promise<void> {
-  const end = performance.now() + ms;
-  while (!done()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('fairness', () => {
@@ -77,5 +69,49 @@ describe('fairness', () => {
       ctx.stop();
     }
     expect(longestGap).toBeLessThan(300);
+  });
+
+  it('a stop sent during a flood reaches every handler, and every stream is released', async () => {
+    const STREAMS = 8;
+    const WINDOW = 5000;
+    const server = await start(WINDOW);
+    const caller = await start(WINDOW);
+    let produced = 0;
+    let ended = 0;
+    await server
+      .namespace('fair')
+      .component('server')
+      .endpoint('flood')
+      .serve(async function* (_request: unknown, ctx) {
+        try {
+          while (!ctx.isStopped()) {
+            const end = performance.now() + 0.025;
+            while (performance.now() < end);
+            produced++;
+            yield produced;
+          }
+        } finally {
+          ended++;
+        }
+      });
+    const client = await caller.namespace('fair').component('server').endpoint('flood').client();
+    await client.waitForInstances();
+    const ctx = new Context();
+    const streams = await Promise.all(
+      Array.from({ length: STREAMS }, () => client.generate({}, { context: ctx })),
+    );
+    await Promise.all(streams.map((stream) => stream[Symbol.asyncIterator]().next()));
+    await until(() => produced >= WINDOW, 10_000, 'the flood to be under way');
+    expect(produced).toBeLessThan(STREAMS * WINDOW);
+    const t0 = performance.now();
+    ctx.stop();
+    await until(() => ended === STREAMS, 5000, 'every handler to end');
+    expect(performance.now() - t0).toBeLessThan(1000);
+    // Counted when a stream is released, after its handler has let go.
+    await until(
+      () => server.stats().handlerCancellations.stop === STREAMS,
+      1000,
+      'every stream to be released',
+    );
   });
 });

@@ -28,19 +28,12 @@ import {
   stopAllNatsServers,
 } from './support/nats-server.js';
 import { HEARTBEAT_MS } from './support/peers.js';
+import { until } from './support/until.js';
 
 const bin = natsServerBinary();
 const ns = 'conf';
 
 afterAll(() => stopAllNatsServers());
-
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > end) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Retries a one-item call until it succeeds (the server may still be coming back). */
 async function callUntilAnswered(rt: Runtime, component: string, body: unknown, ms = 10_000) {

@@ -355,20 +355,21 @@ export class ServedStream {
     }
     if (!this.#sendItem(result.value)) return;
     this.#credit--;
-    if (this.#credit > 0) {
-      if (++this.#itemsSinceLook < ITEMS_PER_LOOK) this.#pull();
-      else {
-        this.#itemsSinceLook = 0;
-        if (sliceLeft()) this.#pull();
-        else {
-          this.#waiting = true;
-          continueNextTurn(this.#resume);
-        }
-      }
-    }
     // Out of credit, nothing more will be produced this turn: send what is queued now.
-    else this.connection.flush();
+    if (this.#credit <= 0) this.connection.flush();
+    else if (++this.#itemsSinceLook < ITEMS_PER_LOOK) this.#pull();
+    else this.#pullWithinSlice();
   };
+
+  /** Goes on now while the turn's slice lasts, else in the next turn (see turn-slice.ts). */
+  #pullWithinSlice(): void {
+    this.#itemsSinceLook = 0;
+    if (sliceLeft()) this.#pull();
+    else {
+      this.#waiting = true;
+      continueNextTurn(this.#resume);
+    }
+  }
 
   readonly #resume = (): void => {
     this.#waiting = false;

@@ -57,6 +57,6 @@ export function continueNextTurn(resume: () => void): void {
 }
 
 function resumeWaiting(): void {
-  endSlice();
+  // They share whatever slice this turn has left, so no turn runs pumps for more than one.
   for (const resume of waiting.splice(0)) resume();
 }
