@@ -1,0 +1,429 @@
+import { type CancelReason, type Clock, systemClock } from '@andon/context';
+import {
+  QueueFullError,
+  ShuttingDownError,
+  TaskInputError,
+  TaskNotFoundError,
+  UnknownKindError,
+} from './errors.js';
+import type { Kind, KindOptions, TaskHandler } from './kind.js';
+import { MemoryStore } from './memory-store.js';
+import { checkKindName, checkTaskId, isTaskId } from './names.js';
+import type { TaskStore } from './store.js';
+import { isTerminal, type TaskFilter, type TaskRecord } from './task.js';
+import { cancelReason, endingOfStop, finalize, TaskRun } from './task-run.js';
+import { TaskWatch } from './watch.js';
+
+/** Options of {@link TaskManager.open}. All are optional. */
+export interface TaskManagerOptions {
+  /** Where tasks and events live. Default: a new {@link MemoryStore}. The manager closes it on shutdown. */
+  store?: TaskStore;
+  /** Tasks of one kind running at once, unless the kind says otherwise. Default 4. */
+  concurrency?: number;
+  /** Tasks of one kind allowed to wait, unless the kind says otherwise. Default 1 000. */
+  maxQueued?: number;
+  /** How long finished tasks and their events are kept, unless the kind says otherwise. Default 1 hour. */
+  keepForMs?: number;
+  /** Live events a watcher may fall behind before it is dropped (see {@link TaskManager.events}). Default 1 024. */
+  watchBufferSize?: number;
+  /** How often expired tasks are removed. Default 60 000. */
+  sweepIntervalMs?: number;
+  /** Time source for timestamps, timeouts and expiry. Default: the system clock. */
+  clock?: Clock;
+}
+
+/** Options of {@link TaskManager.create}. */
+export interface CreateOptions {
+  /** The task's id; default a UUID. Ids are unique across kinds. */
+  id?: string;
+  /** Who creates it (an API key's user); only recorded here, checked by the faces. */
+  owner?: string;
+}
+
+/** Options of {@link TaskManager.cancelTask}. */
+export interface CancelOptions {
+  /** Why: a message, or any part of a reason (default kind `stop`). */
+  reason?: string | Partial<CancelReason>;
+  /** Resolve only after the handler returned and the finalizers ran. */
+  wait?: boolean;
+}
+
+/** Options of {@link TaskManager.events}. */
+export interface WatchOptions {
+  /** Start after this `seq` (a `Last-Event-ID`); default 0, every event. */
+  after?: number;
+  /** Overrides the manager's `watchBufferSize` for this watcher. */
+  bufferSize?: number;
+}
+
+/** What {@link TaskManager.stats} reports for one kind. */
+export interface KindStats {
+  readonly app: string;
+  readonly model: string;
+  readonly queued: number;
+  readonly running: number;
+  readonly concurrency: number;
+}
+
+interface KindState {
+  readonly kind: Kind;
+  // Insertion order is submit order; a cancelled task leaves in O(1).
+  readonly queue: Map<string, TaskRecord>;
+  running: number;
+}
+
+const ORPHAN_MESSAGE =
+  'the process that ran this task ended before the task finished (crash or kill); marked failed at restart';
+
+/**
+ * Runs tasks: work that outlives the request that started it, watched by any number of
+ * clients, cancelled from anywhere.
+ *
+ * What it guarantees:
+ * - A task is `queued`, then `running`, then exactly one of `completed`, `failed`,
+ *   `cancelled`, `timed_out`, even when a cancel, its timeout and its handler's end race.
+ *   The terminal status and the terminal event are written together.
+ * - Every watcher receives every event in `seq` order and exactly one terminal event, last;
+ *   then its iteration ends. Late joiners replay from the store first.
+ * - A cancel lands at once for every watcher: the `cancelled` event is written when
+ *   `cancelTask` is called, not when the handler gets round to stopping. The handler's
+ *   Context is stopped at the same moment; a handler still running `killAfterMs` later has
+ *   it killed. Its slot is held until the handler has returned.
+ * - A task cancelled while queued never runs, still gets its `cancelled` event, and its
+ *   kind's `finalize` runs.
+ * - A task keeps running when every watcher leaves.
+ * - On open, tasks a crashed process left `queued` or `running` are marked `failed`.
+ *
+ * @example
+ * const tasks = await TaskManager.open();
+ * tasks.define('demo', 'Count', async function* ({ n }, ctx) {
+ *   for (let i = 1; i <= n; i++) { await sleep(10, ctx); yield { step: i }; }
+ *   return n;
+ * });
+ * const task = await tasks.create('demo', 'Count', { n: 3 });
+ * for await (const event of tasks.events('demo', 'Count', task.id)) console.log(event.type);
+ * // progress, progress, progress, complete
+ * await tasks.shutdown();
+ */
+export class TaskManager {
+  readonly store: TaskStore;
+  readonly #clock: Clock;
+  readonly #defaults: { concurrency: number; maxQueued: number; keepForMs: number };
+  readonly #watchBufferSize: number;
+  readonly #sweepIntervalMs: number;
+  readonly #kinds = new Map<string, KindState>();
+  readonly #runs = new Map<string, TaskRun>();
+  readonly #pendingFinalizers = new Set<Promise<void>>();
+  #sweepTimer: unknown;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Opens a manager on its store: tasks that a previous process left `queued` or `running`
+   * are marked `failed` first, then expired tasks are swept every `sweepIntervalMs`.
+   */
+  static async open(options: TaskManagerOptions = {}): Promise<TaskManager> {
+    const manager = new TaskManager(options);
+    const now = manager.#clock.now();
+    await manager.store.failUnfinished(
+      ORPHAN_MESSAGE,
+      now,
+      () => now + manager.#defaults.keepForMs,
+    );
+    await manager.sweep();
+    return manager;
+  }
+
+  private constructor(options: TaskManagerOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('TaskManager.open(options): options must be an object');
+    }
+    this.store = options.store ?? new MemoryStore();
+    this.#clock = options.clock ?? systemClock;
+    this.#defaults = {
+      concurrency: positive('concurrency', options.concurrency ?? 4),
+      maxQueued: nonNegative('maxQueued', options.maxQueued ?? 1_000),
+      keepForMs: nonNegative('keepForMs', options.keepForMs ?? 3_600_000),
+    };
+    this.#watchBufferSize = positive('watchBufferSize', options.watchBufferSize ?? 1_024);
+    this.#sweepIntervalMs = positive('sweepIntervalMs', options.sweepIntervalMs ?? 60_000);
+  }
+
+  /**
+   * Defines the kind `app/model`. Define each kind once, before creating its tasks.
+   *
+   * @throws TypeError for a bad name, a kind defined twice, or bad options.
+   */
+  define<Input = unknown, Result = unknown>(
+    app: string,
+    model: string,
+    handler: TaskHandler<Input, Result>,
+    options: KindOptions<Input> = {},
+  ): void {
+    const where = 'TaskManager.define(app, model, handler, options)';
+    checkKindName(where, 'app', app);
+    checkKindName(where, 'model', model);
+    if (typeof handler !== 'function') throw new TypeError(`${where}: handler must be a function`);
+    if (this.#kinds.has(`${app}/${model}`)) {
+      throw new TypeError(`${where}: the kind ${app}/${model} is defined already`);
+    }
+    const kind: Kind = {
+      app,
+      model,
+      handler: handler as TaskHandler,
+      timeoutMs:
+        options.timeoutMs === undefined ? undefined : positive('timeoutMs', options.timeoutMs),
+      concurrency: positive('concurrency', options.concurrency ?? this.#defaults.concurrency),
+      maxQueued: nonNegative('maxQueued', options.maxQueued ?? this.#defaults.maxQueued),
+      keepForMs: nonNegative('keepForMs', options.keepForMs ?? this.#defaults.keepForMs),
+      killAfterMs: nonNegative('killAfterMs', options.killAfterMs ?? 5_000),
+      validate: options.validate as ((input: unknown) => unknown) | undefined,
+      finalize: options.finalize,
+    };
+    this.#kinds.set(`${app}/${model}`, { kind, queue: new Map(), running: 0 });
+  }
+
+  /** The kinds defined, as `app/model`. */
+  kinds(): string[] {
+    return [...this.#kinds.keys()];
+  }
+
+  /**
+   * Creates a task of kind `app/model`; it runs as soon as the kind has a free slot.
+   * Resolves with the task as created (`queued`).
+   *
+   * @throws UnknownKindError, TaskInputError (the kind's `validate` refused the input),
+   *   TaskExistsError (the id is taken), QueueFullError, ShuttingDownError.
+   */
+  async create(
+    app: string,
+    model: string,
+    input: unknown,
+    options: CreateOptions = {},
+  ): Promise<TaskRecord> {
+    if (this.#closing) throw new ShuttingDownError();
+    const state = this.#kinds.get(`${app}/${model}`);
+    if (state === undefined) throw new UnknownKindError(app, model);
+    const { kind } = state;
+    let accepted = input;
+    if (kind.validate !== undefined) {
+      try {
+        accepted = kind.validate(input);
+      } catch (error) {
+        throw new TaskInputError(`${app}/${model} refused the input: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
+    if (state.queue.size >= kind.maxQueued) throw new QueueFullError(app, model, kind.maxQueued);
+    const id =
+      options.id === undefined
+        ? globalThis.crypto.randomUUID()
+        : checkTaskId('TaskManager.create(…, { id })', options.id);
+    const record: TaskRecord = {
+      id,
+      app,
+      model,
+      status: 'queued',
+      input: accepted ?? null,
+      ...(options.owner === undefined ? {} : { owner: options.owner }),
+      createdAt: this.#clock.now(),
+      lastSeq: 0,
+    };
+    await this.store.insert(record);
+    state.queue.set(id, record);
+    this.#pump(state);
+    return record;
+  }
+
+  /** The task `id` of kind `app/model`, or `undefined`. */
+  async get(app: string, model: string, id: string): Promise<TaskRecord | undefined> {
+    const task = await this.find(id);
+    return task?.app === app && task.model === model ? task : undefined;
+  }
+
+  /** The task `id`, whatever its kind, or `undefined`. */
+  async find(id: string): Promise<TaskRecord | undefined> {
+    return isTaskId(id) ? this.store.get(id) : undefined;
+  }
+
+  /** Tasks matching `filter`, newest first. */
+  list(filter: TaskFilter = {}): Promise<TaskRecord[]> {
+    return this.store.list(filter);
+  }
+
+  /**
+   * The events of task `id`: those stored after `after`, then live ones, ending after the
+   * terminal event (at once for a finished task). Leaving the loop releases the watch.
+   * A watcher more than `bufferSize` live events behind is dropped: iteration rejects with
+   * `WatcherLaggedError`, whose `resumeAfter` is where to watch again from.
+   *
+   * Iteration rejects with `TaskNotFoundError` for an unknown task.
+   */
+  events(app: string, model: string, id: string, options: WatchOptions = {}): TaskWatch {
+    const after = options.after ?? 0;
+    if (!Number.isInteger(after) || after < 0) {
+      throw new TypeError(
+        `TaskManager.events(…, { after }): after must be a whole number >= 0, got ${after}`,
+      );
+    }
+    const bufferSize = positive('bufferSize', options.bufferSize ?? this.#watchBufferSize);
+    return new TaskWatch(this.store, id, after, bufferSize, async () => {
+      if ((await this.get(app, model, id)) === undefined) throw new TaskNotFoundError(id);
+    });
+  }
+
+  /**
+   * Cancels task `id`. Resolves `true` if this call ended it (it was queued or running),
+   * `false` if it is unknown or had already ended. A queued task leaves the queue at once;
+   * a running one has its Context stopped with `reason`. Either way its `cancelled` event
+   * reaches every watcher at once. With `wait`, resolves only after the handler returned
+   * and the finalizers ran.
+   */
+  async cancelTask(
+    app: string,
+    model: string,
+    id: string,
+    options: CancelOptions = {},
+  ): Promise<boolean> {
+    const task = await this.get(app, model, id);
+    if (task === undefined || isTerminal(task.status)) return false;
+    const reason = cancelReason(options.reason, this.#clock.now());
+    // No await between these lookups and the store's compare-and-set: a queued task leaves
+    // the queue here, so it cannot get a slot while it is being cancelled.
+    const run = this.#runs.get(id);
+    if (run !== undefined) return this.#cancelRun(run, reason, options.wait);
+    const state = this.#kinds.get(`${app}/${model}`);
+    state?.queue.delete(id);
+    const now = this.#clock.now();
+    const keepForMs = state?.kind.keepForMs ?? this.#defaults.keepForMs;
+    const ending = endingOfStop(reason, state?.kind.timeoutMs);
+    const event = await this.store.finish(id, ending, now, now + keepForMs);
+    if (event === undefined) return false;
+    if (state !== undefined) {
+      const finalized = finalize(state.kind, this.store, id);
+      this.#track(finalized);
+      if (options.wait) await finalized;
+    }
+    return true;
+  }
+
+  /** How many tasks of each kind wait and run in this process. */
+  stats(): KindStats[] {
+    return [...this.#kinds.values()].map(({ kind, queue, running }) => ({
+      app: kind.app,
+      model: kind.model,
+      queued: queue.size,
+      running,
+      concurrency: kind.concurrency,
+    }));
+  }
+
+  /** Removes finished tasks whose `keepFor` has passed; resolves with how many. */
+  async sweep(): Promise<number> {
+    if (this.#sweepTimer !== undefined) this.#clock.clearTimer(this.#sweepTimer);
+    const removed = await this.store.purgeExpired(this.#clock.now());
+    if (!this.#closing) {
+      this.#sweepTimer = this.#clock.setTimer(() => void this.sweep(), this.#sweepIntervalMs);
+    }
+    return removed;
+  }
+
+  /**
+   * Stops taking tasks (`create` throws `ShuttingDownError`), cancels the queued ones and
+   * stops the running ones with kind `shutdown` (every watcher gets its `cancelled` event),
+   * waits up to `graceMs` for their handlers, kills the Contexts of those still running,
+   * then closes the store. Idempotent.
+   */
+  shutdown(options: { graceMs?: number } = {}): Promise<void> {
+    this.#closing ??= this.#shutDown(nonNegative('graceMs', options.graceMs ?? 10_000));
+    return this.#closing;
+  }
+
+  async #shutDown(graceMs: number): Promise<void> {
+    if (this.#sweepTimer !== undefined) this.#clock.clearTimer(this.#sweepTimer);
+    const reason = cancelReason(
+      { kind: 'shutdown', message: 'the server is shutting down' },
+      this.#clock.now(),
+    );
+    const cancels: Promise<boolean>[] = [];
+    for (const { kind, queue } of this.#kinds.values()) {
+      for (const id of [...queue.keys()]) {
+        cancels.push(this.cancelTask(kind.app, kind.model, id, { reason }));
+      }
+    }
+    for (const run of this.#runs.values()) cancels.push(run.cancel(reason));
+    await Promise.all(cancels);
+    const runs = [...this.#runs.values()];
+    if (
+      !(await settledWithin(
+        runs.map((run) => run.settled),
+        graceMs,
+      ))
+    ) {
+      for (const run of runs) run.context.kill(reason);
+      // A killed Context ends whatever was passed it; a handler that ignores it is not waited for.
+      await settledWithin(
+        runs.map((run) => run.settled),
+        Math.min(graceMs, 1_000),
+      );
+    }
+    await Promise.all(this.#pendingFinalizers);
+    await this.store.close();
+  }
+
+  async #cancelRun(run: TaskRun, reason: CancelReason, wait?: boolean): Promise<boolean> {
+    const cancelled = await run.cancel(reason);
+    if (wait) await run.settled;
+    return cancelled;
+  }
+
+  #pump(state: KindState): void {
+    const { kind, queue } = state;
+    while (state.running < kind.concurrency && queue.size > 0) {
+      const [id, record] = queue.entries().next().value as [string, TaskRecord];
+      queue.delete(id);
+      state.running++;
+      const run = new TaskRun(kind, this.store, record, this.#clock);
+      this.#runs.set(id, run);
+      void run.settled.then(() => {
+        this.#runs.delete(id);
+        state.running--;
+        if (!this.#closing) this.#pump(state);
+      });
+    }
+  }
+
+  #track(promise: Promise<void>): void {
+    this.#pendingFinalizers.add(promise);
+    void promise.then(() => this.#pendingFinalizers.delete(promise));
+  }
+}
+
+// True if every promise settled within `ms`; leaves no timer behind.
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      Promise.allSettled(promises).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`@andon/tasks: ${name} must be a number > 0, got ${value}`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new TypeError(`@andon/tasks: ${name} must be a number >= 0, got ${value}`);
+  }
+  return value;
+}
