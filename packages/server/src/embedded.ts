@@ -14,7 +14,10 @@ export interface EmbeddedServer {
   readonly metrics: ServerMetrics;
   /** Starts listening; resolves with the URL. */
   listen(): Promise<string>;
-  /** Closes the server (in-flight requests end with kind `shutdown`), then the engine. */
+  /**
+   * Shuts down the tasks (when given: running ones end `cancelled` with kind `shutdown`),
+   * closes the server (in-flight requests end with kind `shutdown`), then the engine.
+   */
   close(): Promise<void>;
 }
 
@@ -29,6 +32,12 @@ export interface EmbeddedServer {
  * // curl -N $URL/v1/chat/completions -d '{"model":"andon-sim","stream":true,
  * //   "messages":[{"role":"user","content":"hi"}]}'
  * await app.close();
+ *
+ * @example
+ * // with tasks under /v1/tasks: the built-in kinds run on the same engine
+ * const tasks = await TaskManager.open();
+ * const app = createEmbeddedServer({ tasks });
+ * defineBuiltinKinds(tasks, { backend: app.engine });
  */
 export function createEmbeddedServer(options: EmbeddedServerOptions = {}): EmbeddedServer {
   const { engine: engineOptions, ...serverOptions } = options;
@@ -42,6 +51,8 @@ export function createEmbeddedServer(options: EmbeddedServerOptions = {}): Embed
     metrics,
     listen: () => server.listen(),
     async close() {
+      // Tasks first, so every watcher gets its terminal event before the sockets close.
+      await serverOptions.tasks?.shutdown({ graceMs: serverOptions.shutdownGraceMs ?? 2_000 });
       await server.close();
       engine.close();
       observation.dispose();

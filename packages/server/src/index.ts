@@ -40,3 +40,13 @@ export {
   type RequestLimits,
 } from './openai/validate.js';
 export type { Subscription } from './subscription.js';
+export {
+  type BuiltinKindsOptions,
+  type CompleteInput,
+  type CompleteResult,
+  type CountInput,
+  defineBuiltinKinds,
+  type FetchInput,
+  type FetchResult,
+} from './tasks/kinds/index.js';
+export { type TaskJson, taskJson } from './tasks/task-json.js';

@@ -12,6 +12,7 @@ import type { TaskEnding, TaskEvent, TaskFilter, TaskRecord } from './task.js';
  *   writes the terminal status and its terminal event, together; the others get
  *   `undefined`. After it, `append` and `start` change nothing.
  * - `seq` is per task, starts at 1 and has no gaps; the terminal event is the last one.
+ *   Appends to one task land in the order they were called, even when not awaited.
  * - `subscribe` listeners see every event written after they subscribed, in `seq` order,
  *   the terminal one included.
  * - What a store keeps on disk survives a restart; `failUnfinished` then ends what the

@@ -107,8 +107,9 @@ export class TaskRun {
           );
         }
         if (this.#ending !== undefined) return Promise.resolve();
-        const at = this.context.clock.now();
-        const write = this.#writes.then(() => this.#store.append(id, type, data ?? null, at));
+        // The store keeps one task's appends in call order, so the last one to settle is
+        // the one to wait for before the terminal event.
+        const write = this.#store.append(id, type, data ?? null, this.context.clock.now());
         this.#writes = write.catch(() => {});
         return write.then(() => {});
       },

@@ -435,13 +435,14 @@ describe('TaskManager: watchers', () => {
   });
 
   it('a late joiner replaying more than its buffer is not dropped', async () => {
-    const tasks = await open({ watchBufferSize: 4 });
+    const tasks = await open();
     tasks.define('test', 'Many', async (_input, _ctx, task) => {
       for (let i = 1; i <= 600; i++) await task.emit('progress', i);
       return 'done';
     });
     const task = await tasks.create('test', 'Many', null);
-    const events = await collect(tasks.events('test', 'Many', task.id));
+    await collect(tasks.events('test', 'Many', task.id, { bufferSize: 10_000 }));
+    const events = await collect(tasks.events('test', 'Many', task.id, { bufferSize: 4 }));
     expect(events).toHaveLength(601);
     expect(events.every((e, i) => e.seq === i + 1)).toBe(true);
   });

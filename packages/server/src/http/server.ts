@@ -8,12 +8,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Context, rootCause } from '@andon/context';
+import type { TaskManager } from '@andon/tasks';
 import { type Logger, pino } from 'pino';
 import type { CompletionBackend } from '../backend.js';
 import { ServerMetrics } from '../metrics.js';
 import { HttpError } from '../openai/errors.js';
 import { modelList } from '../openai/responses.js';
 import type { CompletionKind } from '../openai/validate.js';
+import {
+  matchTaskRoute,
+  serveTaskRoute,
+  type TaskRoute,
+  type TaskRouteDeps,
+} from '../tasks/task-routes.js';
 import { preciseNow } from '../time.js';
 import { type CompletionDeps, serveCompletion } from './completions.js';
 import type { Exchange, ExchangeSummary } from './exchange.js';
@@ -44,10 +51,17 @@ export interface OpenAIServerOptions {
   metrics?: ServerMetrics;
   /** A pino logger; every request logs one JSON line with its `reqId`. Default: stdout, level `info`. */
   logger?: Logger;
+  /**
+   * Serve these tasks under `/v1/tasks` and `/stream` (create, get, list, cancel, events as
+   * SSE). The caller owns the manager: shut it down before closing the server, so every
+   * watcher gets its terminal event first.
+   */
+  tasks?: TaskManager;
 }
 
 type Route =
   | { endpoint: string; method: 'POST'; completion: CompletionKind }
+  | { endpoint: string; method: 'GET' | 'POST'; task: TaskRoute }
   | { endpoint: string; method: 'GET'; handle: (exchange: Exchange) => Promise<void> | void };
 
 const FRONTEND_ORIGIN = 'http-frontend';
@@ -76,6 +90,7 @@ export class OpenAIServer {
   readonly #port: number;
   readonly #server: Server;
   readonly #deps: CompletionDeps;
+  readonly #taskDeps: TaskRouteDeps | undefined;
   readonly #shutdownGraceMs: number;
   readonly #routes: ReadonlyMap<string, Route>;
   readonly #exchanges = new Map<Exchange, Promise<void>>();
@@ -110,6 +125,14 @@ export class OpenAIServer {
       onLateChunk: (chunk) =>
         this.metrics.tokensAfterCancel.inc({ tier: 'frontend' }, chunk.tokens),
     };
+    this.#taskDeps =
+      options.tasks === undefined
+        ? undefined
+        : {
+            tasks: options.tasks,
+            maxBodyBytes: this.#deps.maxBodyBytes,
+            heartbeatMs: this.#deps.heartbeatMs,
+          };
     this.#routes = new Map<string, Route>([
       [
         '/v1/chat/completions',
@@ -215,7 +238,7 @@ export class OpenAIServer {
     const { req, res } = exchange;
     const started = performance.now();
     const path = (req.url ?? '/').split('?', 1)[0]!;
-    const route = this.#routes.get(path);
+    const route = this.#routes.get(path) ?? this.#taskRoute(path);
     const endpoint = route?.endpoint ?? 'unmatched';
     this.metrics.inFlight.inc({ endpoint });
     let summary: ExchangeSummary = {};
@@ -238,6 +261,8 @@ export class OpenAIServer {
             code: 'method_not_allowed',
           }),
         );
+      } else if ('task' in route) {
+        await serveTaskRoute(route.task, exchange, this.#taskDeps!);
       } else if ('completion' in route) {
         summary = await serveCompletion(route.completion, exchange, this.#deps);
       } else {
@@ -283,6 +308,12 @@ export class OpenAIServer {
     else if (quiet) exchange.log.debug(line, 'request');
     else exchange.log.info(line, reason ? 'request cancelled' : 'request');
     context.dispose();
+  }
+
+  #taskRoute(path: string): Route | undefined {
+    if (this.#taskDeps === undefined) return undefined;
+    const task = matchTaskRoute(path);
+    return task === undefined ? undefined : { endpoint: task.endpoint, method: task.method, task };
   }
 
   #models(exchange: Exchange): void {

@@ -57,6 +57,20 @@ export class SseWriter {
   }
 
   /**
+   * Sends one named event: `id: <id>` (what an EventSource sends back as `Last-Event-ID`
+   * when it reconnects), `event: <type>` and `data: <json>`. Resolves like {@link send}.
+   */
+  event(type: string, data: unknown, id?: string): Promise<void> {
+    const idLine = id === undefined ? '' : `id: ${id}\n`;
+    return this.#write(`${idLine}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Tells an EventSource how long to wait before it reconnects. */
+  retry(ms: number): Promise<void> {
+    return this.#write(`retry: ${Math.round(ms)}\n\n`);
+  }
+
+  /**
    * Sends an `error` event with an OpenAI error body. The `openai` SDK turns it into an
    * `APIError` for the reader, rather than a silent end.
    */
