@@ -38,7 +38,10 @@ export class MemoryStore implements TaskStore {
   }
 
   async list(filter: TaskFilter = {}): Promise<TaskRecord[]> {
+    // Reversed before the (stable) sort: of tasks created in one millisecond, the last
+    // inserted is the newest.
     const found = [...this.#tasks.values()]
+      .reverse()
       .map((entry) => entry.record)
       .filter((record) => matchesFilter(record, filter))
       .sort(newestFirst);
@@ -60,7 +63,7 @@ export class MemoryStore implements TaskStore {
   ): Promise<TaskEvent | undefined> {
     const entry = this.#tasks.get(id);
     if (entry === undefined || isTerminal(entry.record.status)) return undefined;
-    return this.#push(entry, type, data, at);
+    return this.#push(entry, type, data ?? null, at);
   }
 
   async finish(
@@ -145,7 +148,10 @@ function endedRecord(
     status,
     finishedAt: at,
     expiresAt,
-    ...(status === 'completed' ? { finalValue: ending.finalValue } : { error: ending.error }),
+    // null, not undefined: what the terminal event says and what a stored copy reads back.
+    ...(status === 'completed'
+      ? { finalValue: ending.finalValue ?? null }
+      : { error: ending.error }),
     ...('reason' in ending ? { reason: ending.reason } : {}),
   };
 }
