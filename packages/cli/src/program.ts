@@ -3,6 +3,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerFrontend } from './commands/frontend.js';
 import { registerRouter } from './commands/router.js';
 import { registerServe } from './commands/serve.js';
+import { registerTask } from './commands/task.js';
 import { registerWorker } from './commands/worker.js';
 
 /**
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerFrontend(program);
   registerWorker(program);
   registerRouter(program);
+  registerTask(program);
   registerDemo(program);
   return program;
 }

@@ -11,6 +11,7 @@
  * @packageDocumentation
  */
 
+export { defaultDataDir, defaultStorePath } from './data-dir.js';
 export {
   QueueFullError,
   ShuttingDownError,

@@ -4,6 +4,7 @@ import { parseInteger, parseMs, parseNatsUrl } from '../lib/options.js';
 import { graceOption, hostOption, portOption } from '../lib/tier-options.js';
 import { addEngineOptions } from '../serve/engine-options.js';
 import { runServe, type ServeOptions } from '../serve/serve.js';
+import { addTaskOptions } from '../serve/task-options.js';
 
 /** Registers `andon serve`: front end and engine in one command. */
 export function registerServe(program: Command): void {
@@ -36,7 +37,7 @@ export function registerServe(program: Command): void {
       parseMs(1),
       5_000,
     );
-  addEngineOptions(serve)
+  addTaskOptions(addEngineOptions(serve))
     .addOption(
       graceOption('on the first signal, how long cancelled requests get to wind down', 2000),
     )

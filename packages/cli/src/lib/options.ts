@@ -123,3 +123,16 @@ export function parseHost(value: string): string {
   }
   return value;
 }
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Commander parser: a duration such as `90s`, `30m`, `1h`, `2d` or `500ms` (bare numbers are ms). */
+export function parseDuration(value: string): number {
+  const match = DURATION.exec(value.trim());
+  if (match === null) {
+    throw new InvalidArgumentError('expected a duration such as 90s, 30m, 1h, 2d or 500ms');
+  }
+  const unit = (match[2] ?? 'ms') as keyof typeof UNIT_MS;
+  return Math.round(Number(match[1]) * UNIT_MS[unit]);
+}

@@ -1,6 +1,7 @@
 import { type Context, race } from '@andon/context';
 import type { Runtime } from '@andon/runtime';
 import { type CompletionBackend, OpenAIServer, type ServerMetrics } from '@andon/server';
+import type { TaskManager } from '@andon/tasks';
 import { requestLogger } from '../lib/json-log.js';
 import { note } from '../lib/output.js';
 import { ENGINE, generateEndpoint, type ROUTER } from './endpoints.js';
@@ -33,6 +34,17 @@ export interface FrontEndSetup extends HttpFlags, WaitFlags {
  * request on the worker (kind `disconnect`). Not listening yet: call `listen()`.
  */
 export async function openFrontEnd(rt: Runtime, setup: FrontEndSetup): Promise<OpenAIServer> {
+  return httpServer(await connectBackend(rt, setup), setup);
+}
+
+/**
+ * The runtime client of `<ns>/<component>/generate`, once `minWorkers` instances are in
+ * discovery: a {@link CompletionBackend} whose calls carry the caller's context.
+ */
+export async function connectBackend(
+  rt: Runtime,
+  setup: FrontEndSetup,
+): Promise<CompletionBackend> {
   const endpoint = generateEndpoint(rt, setup.namespace, setup.component);
   const client = await endpoint.client();
   const what = setup.component === ENGINE ? 'worker' : 'router';
@@ -41,13 +53,13 @@ export async function openFrontEnd(rt: Runtime, setup: FrontEndSetup): Promise<O
     client.waitForInstances({ count: setup.minWorkers, timeoutMs: waitTimeout(setup) }),
     setup.context,
   );
-  return httpServer(client, setup);
+  return client;
 }
 
 /** The OpenAI server on `backend`, logging requests as JSON lines on stderr. */
 export function httpServer(
   backend: CompletionBackend,
-  setup: HttpFlags & { graceMs: number; metrics?: ServerMetrics },
+  setup: HttpFlags & { graceMs: number; metrics?: ServerMetrics; tasks?: TaskManager },
 ): OpenAIServer {
   return new OpenAIServer({
     backend,
@@ -56,6 +68,7 @@ export function httpServer(
     shutdownGraceMs: setup.graceMs,
     logger: requestLogger('andon-frontend'),
     ...(setup.metrics === undefined ? {} : { metrics: setup.metrics }),
+    ...(setup.tasks === undefined ? {} : { tasks: setup.tasks }),
   });
 }
 

@@ -5,17 +5,20 @@ import { join } from 'node:path';
 import { race } from '@andon/context';
 import { Runtime } from '@andon/runtime';
 import { type OpenAIServer, ServerMetrics, SimulatedEngine } from '@andon/server';
+import type { TaskManager } from '@andon/tasks';
 import { describeEnding } from '../demo/tier-process.js';
 import { TierLife } from '../lib/lifecycle.js';
 import { runtimeOptions } from '../lib/options.js';
 import { commandPrefix, ERROR, note, say } from '../lib/output.js';
+import { publishServerUrl } from '../task/server-url.js';
 import { ENGINE } from './endpoints.js';
 import { type EngineFlags, engineArgs, engineOptions, withSeed } from './engine-options.js';
-import { type HttpFlags, httpServer, openFrontEnd, tryItLine } from './front-end.js';
+import { connectBackend, type HttpFlags, httpServer, tryItLine } from './front-end.js';
+import { openTasks, type TaskFlags } from './task-options.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** Options of `andon serve`. */
-export interface ServeOptions extends EngineFlags, HttpFlags {
+export interface ServeOptions extends EngineFlags, HttpFlags, TaskFlags {
   /** Run the engines in this many `andon worker` child processes; in-process when absent. */
   workers?: number;
   /** With `workers`: NATS instead of TCP and a temporary discovery directory. */
@@ -50,11 +53,26 @@ async function runEmbedded(options: ServeOptions, life: TierLife): Promise<numbe
   const engine = new SimulatedEngine(engineOptions(options));
   const metrics = new ServerMetrics();
   const observation = metrics.observeEngine(engine);
-  const server = httpServer(withSeed(engine, options.seed), { ...options, metrics });
+  const backend = withSeed(engine, options.seed);
+  let tasks: TaskManager | undefined;
+  let server: OpenAIServer | undefined;
+  let unpublish = () => {};
   return life.run(
-    () => listen(server, `embedded engine, ${engine.slots} slots`),
     async () => {
-      await server.close();
+      const opened = await openTasks(options, backend);
+      tasks = opened.tasks;
+      server = httpServer(backend, { ...options, metrics, tasks });
+      unpublish = await listen(
+        server,
+        `embedded engine, ${engine.slots} slots, ${opened.where}`,
+        options.dataDir,
+      );
+    },
+    async () => {
+      unpublish();
+      // Tasks first: every watcher gets its terminal event while the server still serves.
+      await tasks?.shutdown({ graceMs: options.graceMs });
+      await server?.close();
       engine.close();
       observation.dispose();
     },
@@ -98,7 +116,9 @@ async function runWithWorkers(
   };
   process.on('exit', onExit);
   let rt: Runtime | undefined;
+  let tasks: TaskManager | undefined;
   let server: OpenAIServer | undefined;
+  let unpublish = () => {};
   const code = await life.run(
     async () => {
       // Their ready lines (instance id, metrics URL) are relayed on stderr as they come.
@@ -109,7 +129,7 @@ async function runWithWorkers(
           ...(dir === undefined ? { nats: options.nats! } : { discoveryDir: dir }),
         }),
       );
-      server = await openFrontEnd(rt, {
+      const backend = await connectBackend(rt, {
         ...options,
         namespace: NAMESPACE,
         component: ENGINE,
@@ -118,9 +138,18 @@ async function runWithWorkers(
         context: life.context,
         prefix: PREFIX,
       });
-      await listen(server, `${count} worker processes`);
+      const opened = await openTasks(options, backend);
+      tasks = opened.tasks;
+      server = httpServer(backend, { ...options, tasks });
+      unpublish = await listen(
+        server,
+        `${count} worker processes, ${opened.where}`,
+        options.dataDir,
+      );
     },
     async () => {
+      unpublish();
+      await tasks?.shutdown({ graceMs: options.graceMs });
       await server?.close();
       await rt?.shutdown({ graceMs: 0 });
       await pool.stop(options.killAfter);
@@ -131,9 +160,13 @@ async function runWithWorkers(
   return lost === undefined ? code : 1;
 }
 
-/** Listens and prints the URL (stdout) and what serves it (stderr). */
-async function listen(server: OpenAIServer, what: string): Promise<void> {
+/**
+ * Listens, prints the URL (stdout) and what serves it (stderr), and leaves the URL in the
+ * data directory for `andon task`. Resolves with the undo of the latter.
+ */
+async function listen(server: OpenAIServer, what: string, dataDir?: string): Promise<() => void> {
   const url = await server.listen();
   say(url);
   note(PREFIX, `${what}; ${tryItLine(url)}`);
+  return publishServerUrl(url, dataDir);
 }
