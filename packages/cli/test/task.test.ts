@@ -91,6 +91,25 @@ describe('andon task', () => {
     );
   });
 
+  it('a second andon serve on the same task store refuses to start, and says what to do', async () => {
+    const first = serve();
+    await urlOf(first);
+    const second = serve();
+    expect(await second.exit(EXIT_MS), second.transcript).toEqual({ code: 1, signal: null });
+    expect(second.stderr.join('\n')).toMatch(
+      new RegExp(
+        `another andon serve \\(pid ${first.child.pid}\\) is using the task store .* its own --data-dir`,
+      ),
+    );
+    first.child.kill('SIGTERM');
+    expect((await first.exit(EXIT_MS)).code).toBe(0);
+    // Released on the way out: the next one starts.
+    const third = serve();
+    await urlOf(third);
+    third.child.kill('SIGTERM');
+    expect((await third.exit(EXIT_MS)).code).toBe(0);
+  });
+
   it('SIGTERM gives an open watcher its end; a restart keeps finished results and fails what was running', async () => {
     const first = serve();
     const url = await urlOf(first);

@@ -57,10 +57,11 @@ async function runEmbedded(options: ServeOptions, life: TierLife): Promise<numbe
   let tasks: TaskManager | undefined;
   let server: OpenAIServer | undefined;
   let unpublish = () => {};
+  let release = () => {};
   return life.run(
     async () => {
       const opened = await openTasks(options, backend);
-      tasks = opened.tasks;
+      ({ tasks, release } = opened);
       server = httpServer(backend, { ...options, metrics, tasks });
       unpublish = await listen(
         server,
@@ -72,6 +73,7 @@ async function runEmbedded(options: ServeOptions, life: TierLife): Promise<numbe
       unpublish();
       // Tasks first: every watcher gets its terminal event while the server still serves.
       await tasks?.shutdown({ graceMs: options.graceMs });
+      release();
       await server?.close();
       engine.close();
       observation.dispose();
@@ -119,6 +121,7 @@ async function runWithWorkers(
   let tasks: TaskManager | undefined;
   let server: OpenAIServer | undefined;
   let unpublish = () => {};
+  let release = () => {};
   const code = await life.run(
     async () => {
       // Their ready lines (instance id, metrics URL) are relayed on stderr as they come.
@@ -139,7 +142,7 @@ async function runWithWorkers(
         prefix: PREFIX,
       });
       const opened = await openTasks(options, backend);
-      tasks = opened.tasks;
+      ({ tasks, release } = opened);
       server = httpServer(backend, { ...options, tasks });
       unpublish = await listen(
         server,
@@ -150,6 +153,7 @@ async function runWithWorkers(
     async () => {
       unpublish();
       await tasks?.shutdown({ graceMs: options.graceMs });
+      release();
       await server?.close();
       await rt?.shutdown({ graceMs: 0 });
       await pool.stop(options.killAfter);

@@ -8,6 +8,7 @@ import {
 } from '@andon/tasks';
 import { type Command, Option } from 'commander';
 import { parseDuration, parseInteger } from '../lib/options.js';
+import { claimDataDir } from './data-dir-lock.js';
 
 /** The task flags of `andon serve`, as commander parses them. */
 export interface TaskFlags {
@@ -46,23 +47,32 @@ export function addTaskOptions(command: Command): Command {
 /**
  * Opens the task manager of `andon serve` with the built-in kinds (`demo/Count`,
  * `demo/Fetch`, `llm/Complete` on `backend`). Tasks that a crash left running are marked
- * failed as it opens. Resolves with the manager and a line that says where tasks live.
+ * failed as it opens; the data directory is claimed for this process until `release()`.
+ * Resolves with the manager and a line that says where tasks live.
  */
 export async function openTasks(
   flags: TaskFlags,
   backend: CompletionBackend,
-): Promise<{ tasks: TaskManager; where: string }> {
+): Promise<{ tasks: TaskManager; where: string; release: () => void }> {
   let store: TaskStore;
   let where: string;
+  let release = () => {};
   if (flags.store === 'memory') {
     store = new MemoryStore();
     where = 'tasks in memory';
   } else {
-    // Loaded only when asked for: the native module is the store's, not the CLI's.
-    const { SqliteStore } = await import('@andon/tasks/sqlite');
-    const path = defaultStorePath(flags.dataDir ?? defaultDataDir());
-    store = new SqliteStore({ path });
-    where = `tasks in ${path}`;
+    const dataDir = flags.dataDir ?? defaultDataDir();
+    release = claimDataDir(dataDir);
+    try {
+      // Loaded only when asked for: the native module is the store's, not the CLI's.
+      const { SqliteStore } = await import('@andon/tasks/sqlite');
+      const path = defaultStorePath(dataDir);
+      store = new SqliteStore({ path });
+      where = `tasks in ${path}`;
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
   const tasks = await TaskManager.open({
     store,
@@ -70,5 +80,5 @@ export async function openTasks(
     keepForMs: flags.keepFor,
   });
   defineBuiltinKinds(tasks, { backend });
-  return { tasks, where };
+  return { tasks, where, release };
 }

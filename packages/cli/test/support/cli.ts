@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI; the tests run it as users do (`npx tsc -b` first). */
@@ -16,6 +19,11 @@ export interface Ending {
 
 const running = new Set<Cli>();
 
+// Under the suite's own data directory (vitest.global-setup.ts), which is removed at the end.
+function privateDataDir(): string {
+  return join(process.env.ANDON_DATA_DIR ?? tmpdir(), `cli-${randomUUID()}`);
+}
+
 /** One run of the CLI, with its output collected line by line. */
 export class Cli {
   readonly child: ChildProcess;
@@ -27,7 +35,9 @@ export class Cli {
 
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
     this.child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...env },
+      // A data directory of its own unless the test shares one on purpose: two `andon serve`
+      // on one task store refuse to run side by side.
+      env: { ...process.env, ANDON_DATA_DIR: privateDataDir(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(this);
