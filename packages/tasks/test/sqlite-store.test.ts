@@ -19,10 +19,14 @@ function newPath(): string {
   return join(root, `store-${++count}`, 'data', 'tasks.db');
 }
 
-storeConformance('SqliteStore (file)', async () => {
-  const path = newPath();
-  return { store: new SqliteStore({ path }), reopen: async () => new SqliteStore({ path }) };
-});
+storeConformance(
+  'SqliteStore (file)',
+  async () => {
+    const path = newPath();
+    return { store: new SqliteStore({ path }), reopen: async () => new SqliteStore({ path }) };
+  },
+  { restarts: true },
+);
 
 storeConformance('SqliteStore (:memory:)', async () => ({
   store: new SqliteStore({ path: ':memory:' }),

@@ -61,12 +61,16 @@ function viaJson<T>(value: T): T {
 /**
  * The {@link TaskStore} guarantees, as tests. Every store runs it: `open` gives a fresh,
  * empty store per test (the suite closes it), and `reopen`, when given, a second store on
- * the same file, for the restart tests.
+ * the same file, for the restart tests (registered with `restarts: true`).
  *
  * @example
  * storeConformance('MemoryStore', async () => ({ store: new MemoryStore() }));
  */
-export function storeConformance(name: string, open: () => Promise<OpenedStore>): void {
+export function storeConformance(
+  name: string,
+  open: () => Promise<OpenedStore>,
+  options: { restarts?: boolean } = {},
+): void {
   describe(`TaskStore conformance: ${name}`, () => {
     const opened: TaskStore[] = [];
 
@@ -636,76 +640,79 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>)
       await store.close();
     });
 
-    describe('restart', () => {
-      it('keeps records, events, final values and reasons across close and reopen', async (context) => {
-        const { store, reopen } = await fresh();
-        if (reopen === undefined) return context.skip();
-        for (const ending of ENDINGS) {
-          await store.insert(task(ending.status, { owner: 'ann' }));
-          await store.start(ending.status, T0 + 1);
-          await store.append(ending.status, 'progress', { step: 1, of: ending.status }, T0 + 2);
-          await store.finish(ending.status, ending, T0 + 3, T0 + KEEP);
-        }
-        await store.insert(task('orphan-queued', { createdAt: T0 + 10 }));
-        await store.insert(task('orphan-running', { createdAt: T0 + 11 }));
-        await store.start('orphan-running', T0 + 12);
-        await store.append('orphan-running', 'progress', { step: 1 }, T0 + 13);
+    // Only stores that keep a file have restarts to test; the others do not register them.
+    if (options.restarts === true) {
+      describe('restart', () => {
+        it('keeps records, events, final values and reasons across close and reopen', async () => {
+          const { store, reopen } = await fresh();
+          if (reopen === undefined) throw new Error(`${name}: restarts: true needs reopen`);
+          for (const ending of ENDINGS) {
+            await store.insert(task(ending.status, { owner: 'ann' }));
+            await store.start(ending.status, T0 + 1);
+            await store.append(ending.status, 'progress', { step: 1, of: ending.status }, T0 + 2);
+            await store.finish(ending.status, ending, T0 + 3, T0 + KEEP);
+          }
+          await store.insert(task('orphan-queued', { createdAt: T0 + 10 }));
+          await store.insert(task('orphan-running', { createdAt: T0 + 11 }));
+          await store.start('orphan-running', T0 + 12);
+          await store.append('orphan-running', 'progress', { step: 1 }, T0 + 13);
 
-        const records = await store.list();
-        const events = await Promise.all(records.map((record) => store.events(record.id, 0)));
-        await store.close();
+          const records = await store.list();
+          const events = await Promise.all(records.map((record) => store.events(record.id, 0)));
+          await store.close();
 
-        const again = await reopen();
-        opened.push(again);
-        expect(await again.list()).toStrictEqual(records);
-        for (const [index, record] of records.entries()) {
-          expect(await again.get(record.id)).toStrictEqual(record);
-          expect(await again.events(record.id, 0)).toStrictEqual(events[index]);
-        }
-        expect((await again.get('completed'))?.finalValue).toStrictEqual(
-          (ENDINGS[0] as { finalValue: unknown }).finalValue,
-        );
-        expect((await again.get('cancelled'))?.reason).toStrictEqual(reason);
-        await expect(again.insert(task('completed'))).rejects.toBeInstanceOf(TaskExistsError);
+          const again = await reopen();
+          opened.push(again);
+          expect(await again.list()).toStrictEqual(records);
+          for (const [index, record] of records.entries()) {
+            expect(await again.get(record.id)).toStrictEqual(record);
+            expect(await again.events(record.id, 0)).toStrictEqual(events[index]);
+          }
+          expect((await again.get('completed'))?.finalValue).toStrictEqual(
+            (ENDINGS[0] as { finalValue: unknown }).finalValue,
+          );
+          expect((await again.get('cancelled'))?.reason).toStrictEqual(reason);
+          await expect(again.insert(task('completed'))).rejects.toBeInstanceOf(TaskExistsError);
 
-        const ended = await again.failUnfinished('andon restarted', T0 + 100, () => T0 + 200);
-        expect(ended.map((record) => record.id).sort()).toEqual([
-          'orphan-queued',
-          'orphan-running',
-        ]);
-        expect(await again.get('orphan-running')).toMatchObject({
-          status: 'failed',
-          error: 'andon restarted',
-          lastSeq: 2,
+          const ended = await again.failUnfinished('andon restarted', T0 + 100, () => T0 + 200);
+          expect(ended.map((record) => record.id).sort()).toEqual([
+            'orphan-queued',
+            'orphan-running',
+          ]);
+          expect(await again.get('orphan-running')).toMatchObject({
+            status: 'failed',
+            error: 'andon restarted',
+            lastSeq: 2,
+          });
+          expect((await again.events('orphan-running', 1))[0]).toStrictEqual({
+            seq: 2,
+            type: 'error',
+            data: { message: 'andon restarted' },
+            timestamp: T0 + 100,
+          });
+          expect(await again.get('completed')).toStrictEqual(
+            records.find((r) => r.id === 'completed'),
+          );
         });
-        expect((await again.events('orphan-running', 1))[0]).toStrictEqual({
-          seq: 2,
-          type: 'error',
-          data: { message: 'andon restarted' },
-          timestamp: T0 + 100,
+
+        it('continues seq after a reopen and keeps a purge', async () => {
+          const { store, reopen } = await fresh();
+          if (reopen === undefined) throw new Error(`${name}: restarts: true needs reopen`);
+          await store.insert(task('t1'));
+          await store.append('t1', 'progress', {}, T0);
+          await store.append('t1', 'progress', {}, T0);
+          await store.insert(task('gone'));
+          await store.finish('gone', ENDINGS[1]!, T0, T0);
+          await store.purgeExpired(T0);
+          await store.close();
+
+          const again = await reopen();
+          opened.push(again);
+          expect((await again.append('t1', 'progress', {}, T0))?.seq).toBe(3);
+          expect(await again.get('gone')).toBeUndefined();
+          expect(await again.events('gone', 0)).toEqual([]);
         });
-        expect(await again.get('completed')).toStrictEqual(
-          records.find((r) => r.id === 'completed'),
-        );
       });
-
-      it('continues seq after a reopen and keeps a purge', async (context) => {
-        const { store, reopen } = await fresh();
-        if (reopen === undefined) return context.skip();
-        await store.insert(task('t1'));
-        await store.append('t1', 'progress', {}, T0);
-        await store.append('t1', 'progress', {}, T0);
-        await store.insert(task('gone'));
-        await store.finish('gone', ENDINGS[1]!, T0, T0);
-        await store.purgeExpired(T0);
-        await store.close();
-
-        const again = await reopen();
-        opened.push(again);
-        expect((await again.append('t1', 'progress', {}, T0))?.seq).toBe(3);
-        expect(await again.get('gone')).toBeUndefined();
-        expect(await again.events('gone', 0)).toEqual([]);
-      });
-    });
+    }
   });
 }
