@@ -28,6 +28,7 @@ export {
   type CancelOptions,
   type CreateOptions,
   type KindStats,
+  type QueueSnapshot,
   TaskManager,
   type TaskManagerOptions,
   type WatchOptions,

@@ -1,4 +1,4 @@
-import { type CancelReason, type Clock, systemClock } from '@andon/context';
+import { type CancelReason, type Clock, type Subscription, systemClock } from '@andon/context';
 import {
   QueueFullError,
   ShuttingDownError,
@@ -54,6 +54,14 @@ export interface WatchOptions {
   after?: number;
   /** Overrides the manager's `watchBufferSize` for this watcher. */
   bufferSize?: number;
+}
+
+/** What waits and runs in this process, from {@link TaskManager.queue}. */
+export interface QueueSnapshot {
+  /** Waiting tasks, in submit order over all kinds. */
+  readonly queued: readonly TaskRecord[];
+  /** Running tasks, as they were created (their store record has the rest). */
+  readonly running: readonly TaskRecord[];
 }
 
 /** What {@link TaskManager.stats} reports for one kind. */
@@ -113,6 +121,8 @@ export class TaskManager {
   readonly #sweepIntervalMs: number;
   readonly #kinds = new Map<string, KindState>();
   readonly #runs = new Map<string, TaskRun>();
+  // Every queued task of every kind, in submit order (a Map keeps insertion order).
+  readonly #queued = new Map<string, TaskRecord>();
   readonly #pendingFinalizers = new Set<Promise<void>>();
   #sweepTimer: unknown;
   #closing: Promise<void> | undefined;
@@ -231,8 +241,52 @@ export class TaskManager {
     };
     await this.store.insert(record);
     state.queue.set(id, record);
+    this.#queued.set(id, record);
     this.#pump(state);
     return record;
+  }
+
+  /**
+   * Where task `id` stands in its kind's queue: 1 runs next, 0 means it is not waiting
+   * (running, finished, unknown, or queued in another process).
+   */
+  position(id: string): number {
+    const task = this.#queued.get(id);
+    if (task === undefined) return 0;
+    let place = 0;
+    for (const queued of this.#kinds.get(`${task.app}/${task.model}`)!.queue.keys()) {
+      place++;
+      if (queued === id) return place;
+    }
+    return 0;
+  }
+
+  /** What waits and runs in this process now. */
+  queue(): QueueSnapshot {
+    return {
+      queued: [...this.#queued.values()],
+      running: [...this.#runs.values()].map((run) => run.record),
+    };
+  }
+
+  /**
+   * Calls `listener` with a task's record after every change of its status: created
+   * (`queued`), `running`, and its end. For live views (a queue, a dashboard); the task's
+   * events come through {@link events}.
+   */
+  onTaskChange(listener: (task: TaskRecord) => void): Subscription {
+    return this.store.watchTasks(listener);
+  }
+
+  /**
+   * Cancels every queued task (of every kind) with `reason`; running ones are left alone.
+   * Resolves with how many this cancelled.
+   */
+  async cancelQueued(reason?: string | Partial<CancelReason>): Promise<number> {
+    const cancels = [...this.#queued.values()].map((task) =>
+      this.cancelTask(task.app, task.model, task.id, { reason }),
+    );
+    return (await Promise.all(cancels)).filter(Boolean).length;
   }
 
   /** The task `id` of kind `app/model`, or `undefined`. */
@@ -294,6 +348,7 @@ export class TaskManager {
     if (run !== undefined) return this.#cancelRun(run, reason, options.wait);
     const state = this.#kinds.get(`${app}/${model}`);
     state?.queue.delete(id);
+    this.#queued.delete(id);
     const now = this.#clock.now();
     const keepForMs = state?.kind.keepForMs ?? this.#defaults.keepForMs;
     const ending = endingOfStop(reason, state?.kind.timeoutMs);
@@ -382,6 +437,7 @@ export class TaskManager {
     while (state.running < kind.concurrency && queue.size > 0) {
       const [id, record] = queue.entries().next().value as [string, TaskRecord];
       queue.delete(id);
+      this.#queued.delete(id);
       state.running++;
       const run = new TaskRun(kind, this.store, record, this.#clock);
       this.#runs.set(id, run);

@@ -1,4 +1,5 @@
 import type { Subscription } from '@andon/context';
+import { ChangeFeed } from './change-feed.js';
 import { TaskExistsError } from './errors.js';
 import { EventFeed } from './event-feed.js';
 import type { TaskStore } from './store.js';
@@ -27,10 +28,13 @@ interface Entry {
 export class MemoryStore implements TaskStore {
   readonly #tasks = new Map<string, Entry>();
   readonly #feed = new EventFeed();
+  readonly #changes = new ChangeFeed();
 
   async insert(record: TaskRecord): Promise<void> {
     if (this.#tasks.has(record.id)) throw new TaskExistsError(record.id);
-    this.#tasks.set(record.id, { record: { ...record }, events: [] });
+    const entry = { record: { ...record }, events: [] };
+    this.#tasks.set(record.id, entry);
+    this.#changes.publish(entry.record);
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {
@@ -52,6 +56,7 @@ export class MemoryStore implements TaskStore {
     const entry = this.#tasks.get(id);
     if (entry === undefined || entry.record.status !== 'queued') return undefined;
     entry.record = { ...entry.record, status: 'running', startedAt: at };
+    this.#changes.publish(entry.record);
     return entry.record;
   }
 
@@ -76,7 +81,9 @@ export class MemoryStore implements TaskStore {
     if (entry === undefined || isTerminal(entry.record.status)) return undefined;
     entry.record = endedRecord(entry.record, ending, at, expiresAt);
     const { type, data } = terminalEventOf(ending);
-    return this.#push(entry, type, data, at);
+    const event = this.#push(entry, type, data, at);
+    this.#changes.publish(entry.record);
+    return event;
   }
 
   async events(id: string, after: number, limit = Number.POSITIVE_INFINITY): Promise<TaskEvent[]> {
@@ -87,6 +94,10 @@ export class MemoryStore implements TaskStore {
 
   subscribe(id: string, listener: (event: TaskEvent) => void): Subscription {
     return this.#feed.subscribe(id, listener);
+  }
+
+  watchTasks(listener: (task: TaskRecord) => void): Subscription {
+    return this.#changes.watch(listener);
   }
 
   async failUnfinished(
@@ -102,6 +113,7 @@ export class MemoryStore implements TaskStore {
       entry.record = endedRecord(entry.record, ending, at, expiry);
       const { type, data } = terminalEventOf(ending);
       this.#push(entry, type, data, at);
+      this.#changes.publish(entry.record);
       ended.push(entry.record);
     }
     return ended;

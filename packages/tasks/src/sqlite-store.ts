@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Subscription } from '@andon/context';
 import Database from 'better-sqlite3';
+import { ChangeFeed } from './change-feed.js';
 import { TaskError, TaskExistsError } from './errors.js';
 import { EventFeed } from './event-feed.js';
 import { eventOf, recordOf, type TaskRow, toJson } from './sqlite-rows.js';
@@ -52,6 +53,7 @@ export class SqliteStore implements TaskStore {
   readonly #sql: Statements;
   readonly #lists = new Map<string, Database.Statement<unknown[], TaskRow>>();
   readonly #feed = new EventFeed();
+  readonly #changes = new ChangeFeed();
 
   /** @throws TaskError `ANDON_STORE_OPEN_FAILED`, naming the path, when it cannot be used. */
   constructor(options: SqliteStoreOptions) {
@@ -87,6 +89,7 @@ export class SqliteStore implements TaskStore {
       last_seq: record.lastSeq,
     });
     if (changes === 0) throw new TaskExistsError(record.id);
+    this.#changes.publish(record);
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {
@@ -107,7 +110,10 @@ export class SqliteStore implements TaskStore {
 
   async start(id: string, at: number): Promise<TaskRecord | undefined> {
     const row = this.#open().sql.start.get(at, id);
-    return row === undefined ? undefined : recordOf(row);
+    if (row === undefined) return undefined;
+    const record = recordOf(row);
+    this.#changes.publish(record);
+    return record;
   }
 
   async append(
@@ -138,6 +144,7 @@ export class SqliteStore implements TaskStore {
     const ended = db.transaction(() => this.#end(id, ending, at, expiresAt)).immediate();
     if (ended === undefined) return undefined;
     this.#feed.publish(id, ended.event);
+    this.#changes.publish(ended.record);
     return ended.event;
   }
 
@@ -148,6 +155,10 @@ export class SqliteStore implements TaskStore {
 
   subscribe(id: string, listener: (event: TaskEvent) => void): Subscription {
     return this.#feed.subscribe(id, listener);
+  }
+
+  watchTasks(listener: (task: TaskRecord) => void): Subscription {
+    return this.#changes.watch(listener);
   }
 
   async failUnfinished(
@@ -166,7 +177,10 @@ export class SqliteStore implements TaskStore {
       )
       .immediate();
     // Published only after the commit, so no listener acts on a write that rolled back.
-    for (const { record, event } of ended) this.#feed.publish(record.id, event);
+    for (const { record, event } of ended) {
+      this.#feed.publish(record.id, event);
+      this.#changes.publish(record);
+    }
     return ended.map((end) => end.record);
   }
 

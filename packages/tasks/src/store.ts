@@ -50,8 +50,18 @@ export interface TaskStore {
   ): Promise<TaskEvent | undefined>;
   /** Stored events with `seq > after`, oldest first, at most `limit`. */
   events(id: string, after: number, limit?: number): Promise<TaskEvent[]>;
-  /** Calls `listener` with each event of task `id` written from now on, in order. */
+  /**
+   * Calls `listener` with each event of task `id` written from now on, in order. The
+   * embedded stores see only the writes made through this instance; a store shared across
+   * processes delivers every process's.
+   */
   subscribe(id: string, listener: (event: TaskEvent) => void): Subscription;
+  /**
+   * Calls `listener` with a task's record after every change of its status from now on:
+   * created (`queued`), `running`, and its end (also through `failUnfinished`), in order.
+   * The same reach as {@link subscribe}.
+   */
+  watchTasks(listener: (task: TaskRecord) => void): Subscription;
   /**
    * Ends every task left `queued` or `running` (by a process that crashed) as `failed` with
    * `message`; resolves with the tasks it ended, as they are now.

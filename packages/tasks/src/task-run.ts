@@ -17,7 +17,8 @@ export class TaskRun {
   readonly settled: Promise<void>;
   readonly #kind: Kind;
   readonly #store: TaskStore;
-  readonly #record: TaskRecord;
+  /** The task as it was created. */
+  readonly record: TaskRecord;
   #ending: Promise<boolean> | undefined;
   #writes: Promise<unknown> = Promise.resolve();
   #killTimer: unknown;
@@ -25,7 +26,7 @@ export class TaskRun {
   constructor(kind: Kind, store: TaskStore, record: TaskRecord, clock: Clock) {
     this.#kind = kind;
     this.#store = store;
-    this.#record = record;
+    this.record = record;
     this.context = new Context({
       id: record.id,
       clock,
@@ -55,7 +56,7 @@ export class TaskRun {
   async #run(): Promise<void> {
     const { context } = this;
     try {
-      const started = await this.#store.start(this.#record.id, context.clock.now());
+      const started = await this.#store.start(this.record.id, context.clock.now());
       // Cancelled (here or elsewhere) before it could start: the handler never runs.
       if (started === undefined || context.isStopped()) return;
       const result = await this.#invoke();
@@ -68,14 +69,14 @@ export class TaskRun {
       }
     } finally {
       context.dispose();
-      await finalize(this.#kind, this.#store, this.#record.id);
+      await finalize(this.#kind, this.#store, this.record.id);
     }
   }
 
   async #invoke(): Promise<unknown> {
     const { context } = this;
     const handle = this.#handle();
-    const output = this.#kind.handler(this.#record.input, context, handle);
+    const output = this.#kind.handler(this.record.input, context, handle);
     if (!isAsyncIterable(output)) return await output;
     const iterator = output[Symbol.asyncIterator]();
     try {
@@ -92,7 +93,7 @@ export class TaskRun {
   }
 
   #handle(): TaskHandle {
-    const { id, app, model, owner } = this.#record;
+    const { id, app, model, owner } = this.record;
     return {
       id,
       app,
@@ -119,7 +120,7 @@ export class TaskRun {
   // The first ending wins here; the store's compare-and-set has the last word.
   #end(ending: TaskEnding): Promise<boolean> {
     this.#ending ??= this.#store
-      .finish(this.#record.id, ending, this.context.clock.now(), this.#expiry())
+      .finish(this.record.id, ending, this.context.clock.now(), this.#expiry())
       .then((event) => event !== undefined);
     return this.#ending;
   }

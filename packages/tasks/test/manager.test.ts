@@ -153,6 +153,39 @@ describe('TaskManager: running tasks', () => {
   });
 });
 
+describe('TaskManager: the queue as a whole', () => {
+  it('shows positions, the queue in submit order, status changes, and cancels every queued task at once', async () => {
+    const tasks = await open();
+    const gate = gatedKind(tasks, { concurrency: 1 });
+    tasks.define('test', 'Other', async () => 1, { concurrency: 1 });
+    const changes: string[] = [];
+    const watching = tasks.onTaskChange((task) => changes.push(`${task.id}:${task.status}`));
+    const a = await tasks.create('test', 'Gate', null, { id: 'a' });
+    const b = await tasks.create('test', 'Gate', null, { id: 'b' });
+    const c = await tasks.create('test', 'Gate', null, { id: 'c' });
+    await untilEvent(() => gate.started.length === 1);
+    expect([a, b, c].map((t) => tasks.position(t.id))).toEqual([0, 1, 2]);
+    expect(tasks.queue().queued.map((t) => t.id)).toEqual(['b', 'c']);
+    expect(tasks.queue().running.map((t) => t.id)).toEqual(['a']);
+    expect(await tasks.cancelQueued('reset by an admin')).toBe(2);
+    expect(tasks.queue().queued).toEqual([]);
+    expect(tasks.position('b')).toBe(0);
+    expect((await tasks.get('test', 'Gate', 'c'))!.error).toBe('reset by an admin');
+    gate.release.resolve();
+    await collect(tasks.events('test', 'Gate', 'a'));
+    watching.dispose();
+    expect(changes).toEqual([
+      'a:queued',
+      'a:running',
+      'b:queued',
+      'c:queued',
+      'b:cancelled',
+      'c:cancelled',
+      'a:completed',
+    ]);
+  });
+});
+
 describe('TaskManager: bad input', () => {
   it('names what was wrong', async () => {
     const tasks = await open({ maxQueued: 1, concurrency: 1 });

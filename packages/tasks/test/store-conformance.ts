@@ -479,6 +479,47 @@ export function storeConformance(
       });
     });
 
+    describe('watchTasks', () => {
+      it('reports every status change, in order, with the record as it is then', async () => {
+        const store = await freshStore();
+        await store.insert(task('before'));
+        const seen: TaskRecord[] = [];
+        const subscription = store.watchTasks((record) => seen.push(record));
+        await store.insert(task('t1'));
+        await store.insert(task('t2'));
+        await store.start('t1', T0 + 1);
+        await store.append('t1', 'progress', {}, T0 + 2); // not a status change
+        await store.finish('t1', ENDINGS[0]!, T0 + 3, T0 + KEEP);
+        await store.finish('t2', ENDINGS[2]!, T0 + 4, T0 + KEEP);
+        await store.start('t2', T0 + 5); // refused: no change
+        await store.finish('t1', ENDINGS[1]!, T0 + 6, T0 + KEEP); // refused: no change
+        expect(seen.map((record) => [record.id, record.status])).toEqual([
+          ['t1', 'queued'],
+          ['t2', 'queued'],
+          ['t1', 'running'],
+          ['t1', 'completed'],
+          ['t2', 'cancelled'],
+        ]);
+        expect(seen[3]).toStrictEqual(await store.get('t1'));
+        expect(seen[4]).toStrictEqual(await store.get('t2'));
+        subscription.dispose();
+        await store.insert(task('after'));
+        expect(seen).toHaveLength(5);
+      });
+
+      it('reports the tasks failUnfinished ends', async () => {
+        const store = await freshStore();
+        await store.insert(task('orphan'));
+        const seen: string[] = [];
+        const subscription = store.watchTasks((record) =>
+          seen.push(`${record.id}:${record.status}`),
+        );
+        await store.failUnfinished('gone', T0, () => T0 + KEEP);
+        expect(seen).toEqual(['orphan:failed']);
+        subscription.dispose();
+      });
+    });
+
     describe('failUnfinished', () => {
       it('fails queued and running tasks with the message and leaves finished ones', async () => {
         const store = await freshStore();
