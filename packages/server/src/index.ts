@@ -13,6 +13,8 @@
  * @packageDocumentation
  */
 
+export { ApiKeys } from './auth/api-keys.js';
+export { ANONYMOUS, mayAccess, type Principal } from './auth/principal.js';
 export type {
   CompletionBackend,
   EngineChunk,

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from '@andon/context';
 import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal.js';
 
 /** One HTTP request being served: the raw pair, its Context and its logger. */
 export interface Exchange {
@@ -11,6 +12,8 @@ export interface Exchange {
   readonly requestId: string;
   /** A child logger that stamps every line with the request id. */
   readonly log: Logger;
+  /** Who sent it: set once the request is authenticated ({@link ANONYMOUS} without API keys). */
+  principal: Principal;
 }
 
 /** What a handler reports for the access log line. */

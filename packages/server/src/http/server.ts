@@ -10,6 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { Context, rootCause } from '@andon/context';
 import type { TaskManager } from '@andon/tasks';
 import { type Logger, pino } from 'pino';
+import type { ApiKeys } from '../auth/api-keys.js';
+import { authenticate } from '../auth/authenticate.js';
+import { ANONYMOUS } from '../auth/principal.js';
 import type { CompletionBackend } from '../backend.js';
 import { ServerMetrics } from '../metrics.js';
 import { HttpError } from '../openai/errors.js';
@@ -57,6 +60,12 @@ export interface OpenAIServerOptions {
    * watcher gets its terminal event first.
    */
   tasks?: TaskManager;
+  /**
+   * Require `Authorization: Bearer KEY` with one of these keys on every endpoint but
+   * `/live` and `/health` (401 otherwise); tasks then belong to the key's user. Without
+   * keys, every request is the one anonymous user.
+   */
+  apiKeys?: ApiKeys;
 }
 
 type Route =
@@ -91,6 +100,7 @@ export class OpenAIServer {
   readonly #server: Server;
   readonly #deps: CompletionDeps;
   readonly #taskDeps: TaskRouteDeps | undefined;
+  readonly #apiKeys: ApiKeys | undefined;
   readonly #shutdownGraceMs: number;
   readonly #routes: ReadonlyMap<string, Route>;
   readonly #exchanges = new Map<Exchange, Promise<void>>();
@@ -125,6 +135,7 @@ export class OpenAIServer {
       onLateChunk: (chunk) =>
         this.metrics.tokensAfterCancel.inc({ tier: 'frontend' }, chunk.tokens),
     };
+    this.#apiKeys = options.apiKeys;
     this.#taskDeps =
       options.tasks === undefined
         ? undefined
@@ -217,6 +228,7 @@ export class OpenAIServer {
       context,
       requestId,
       log: this.logger.child({ reqId: requestId }),
+      principal: ANONYMOUS,
     };
     // The response, not the request, tells whether the client left: since Node 16 the
     // request closes as soon as its body is read (nodejs/node#33035).
@@ -245,6 +257,8 @@ export class OpenAIServer {
     try {
       if (this.#closing) {
         sendError(res, new HttpError(503, 'the server is shutting down', { code: 'shutdown' }));
+      } else if (!this.#authenticated(exchange, path)) {
+        // Answered 401 already.
       } else if (route === undefined) {
         sendError(
           res,
@@ -308,6 +322,21 @@ export class OpenAIServer {
     else if (quiet) exchange.log.debug(line, 'request');
     else exchange.log.info(line, reason ? 'request cancelled' : 'request');
     context.dispose();
+  }
+
+  // Sets the exchange's principal, or answers 401 and returns false. Probes stay open, so
+  // a load balancer needs no key.
+  #authenticated(exchange: Exchange, path: string): boolean {
+    if (path === '/live' || path === '/health') return true;
+    try {
+      exchange.principal = authenticate(exchange.req, this.#apiKeys);
+      return true;
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      exchange.res.setHeader('www-authenticate', 'Bearer realm="andon"');
+      sendError(exchange.res, error);
+      return false;
+    }
   }
 
   #taskRoute(path: string): Route | undefined {

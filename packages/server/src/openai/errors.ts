@@ -1,6 +1,8 @@
 /** The `type` field of an OpenAI error body. */
 export type OpenAIErrorType =
   | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
   | 'not_found_error'
   | 'server_error'
   | 'overloaded_error'

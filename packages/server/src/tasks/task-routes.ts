@@ -1,4 +1,11 @@
-import { isTerminal, TASK_STATUSES, type TaskManager, type TaskStatus } from '@andon/tasks';
+import {
+  isTerminal,
+  TASK_STATUSES,
+  type TaskManager,
+  type TaskRecord,
+  type TaskStatus,
+} from '@andon/tasks';
+import { mayAccess } from '../auth/principal.js';
 import { readJsonBody } from '../http/body.js';
 import type { Exchange } from '../http/exchange.js';
 import { sendError, sendJson } from '../http/respond.js';
@@ -28,6 +35,9 @@ export interface TaskRoute {
  * - `GET  /v1/tasks/{app}/{model}/{id}`, `POST …/{id}/cancel`, `GET …/{id}/events` (SSE)
  * - `GET  /stream/{app}/{model}/{id}`: the same event stream under the path of the
  *   streaming coordinators this API follows.
+ * - `POST /v1/reset` (admins): cancels every queued task.
+ *
+ * A task belongs to the user who created it: only they or an admin may see or cancel it.
  */
 export function matchTaskRoute(path: string): TaskRoute | undefined {
   const parts = path.split('/').filter((part) => part !== '');
@@ -38,6 +48,9 @@ export function matchTaskRoute(path: string): TaskRoute | undefined {
       method: 'GET',
       handle: (ex, deps) => streamEvents(ex, deps, app!, model!, id!),
     };
+  }
+  if (parts.length === 2 && parts[0] === 'v1' && parts[1] === 'reset') {
+    return { endpoint: '/v1/reset', method: 'POST', handle: resetQueue };
   }
   if (parts[0] !== 'v1' || parts[1] !== 'tasks') return undefined;
   const [app, model, id, action] = parts.slice(2).map(decode);
@@ -116,7 +129,9 @@ async function listTasks(exchange: Exchange, deps: TaskRouteDeps): Promise<void>
     }
   }
   const limit = optionalWhole(query.get('limit'), 'limit', 1, 10_000) ?? 100;
+  const { principal } = exchange;
   const tasks = await deps.tasks.list({
+    ...(principal.admin ? {} : { owner: principal.user }),
     ...(status.length === 0 ? {} : { status: status as TaskStatus[] }),
     ...optionalField('app', query.get('app')),
     ...optionalField('model', query.get('model')),
@@ -128,6 +143,7 @@ async function listTasks(exchange: Exchange, deps: TaskRouteDeps): Promise<void>
 async function findTask(exchange: Exchange, deps: TaskRouteDeps, id: string): Promise<void> {
   const task = await deps.tasks.find(id);
   if (task === undefined) throw notFound(id);
+  checkAccess(exchange, task);
   sendJson(exchange.res, 200, taskJson(task));
 }
 
@@ -139,7 +155,7 @@ async function createTask(
 ): Promise<void> {
   requireJson(exchange);
   const input = await readJsonBody(exchange.req, deps.maxBodyBytes);
-  const task = await deps.tasks.create(app, model, input);
+  const task = await deps.tasks.create(app, model, input, { owner: exchange.principal.user });
   exchange.res.setHeader('location', `/v1/tasks/${app}/${model}/${task.id}`);
   const { id, status, created_at } = taskJson(task);
   sendJson(exchange.res, 201, { id, object: 'task', app, model, status, created_at });
@@ -154,6 +170,7 @@ async function getTask(
 ): Promise<void> {
   const task = await deps.tasks.get(app, model, id);
   if (task === undefined) throw notFound(id, app, model);
+  checkAccess(exchange, task);
   sendJson(exchange.res, 200, taskJson(task));
 }
 
@@ -165,7 +182,9 @@ async function cancelTask(
   id: string,
 ): Promise<void> {
   const reason = await cancelReasonOf(exchange, deps);
-  if ((await deps.tasks.get(app, model, id)) === undefined) throw notFound(id, app, model);
+  const task = await deps.tasks.get(app, model, id);
+  if (task === undefined) throw notFound(id, app, model);
+  checkAccess(exchange, task);
   const cancelled = await deps.tasks.cancelTask(app, model, id, {
     reason: reason ?? 'cancelled through the HTTP API',
   });
@@ -181,6 +200,7 @@ async function streamEvents(
 ): Promise<void> {
   const task = await deps.tasks.get(app, model, id);
   if (task === undefined) throw notFound(id, app, model);
+  checkAccess(exchange, task);
   const after = resumePoint(exchange);
   // An EventSource that already saw the end would reconnect forever; 204 tells it to stop.
   if (isTerminal(task.status) && after >= task.lastSeq) {
@@ -223,6 +243,30 @@ async function cancelReasonOf(
     throw invalidParam('reason', 'reason must be a string of at most 500 characters');
   }
   return reason;
+}
+
+async function resetQueue(exchange: Exchange, deps: TaskRouteDeps): Promise<void> {
+  if (!exchange.principal.admin) {
+    throw new HttpError(403, 'only an admin may reset the queue', {
+      type: 'permission_error',
+      code: 'admin_only',
+    });
+  }
+  exchange.req.resume();
+  const cancelled = await deps.tasks.cancelQueued({
+    kind: 'stop',
+    message: `Cancelled by a queue reset (${exchange.principal.user})`,
+  });
+  sendJson(exchange.res, 200, { cancelled });
+}
+
+// Someone else's task is 403, not 404: the id is not a secret, the task's content is.
+function checkAccess(exchange: Exchange, task: TaskRecord): void {
+  if (mayAccess(exchange.principal, task.owner)) return;
+  throw new HttpError(403, `task ${task.id} belongs to another user`, {
+    type: 'permission_error',
+    code: 'not_owner',
+  });
 }
 
 function requireJson(exchange: Exchange): void {
