@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Cli } from './support/cli.js';
@@ -88,6 +89,41 @@ describe('andon task', () => {
     const closed = await task(['list', '--url', 'http://127.0.0.1:1']);
     expect(closed.stderr.join('\n')).toMatch(
       /cannot reach the andon server at http:\/\/127\.0\.0\.1:1/,
+    );
+  });
+
+  it('with --api-keys, andon task needs a key; without keys serve stays on loopback', async () => {
+    const keys = join(dir(), 'keys.txt');
+    writeFileSync(keys, 'sk-alice-0123456789abcdef alice\n');
+    const server = serve('--api-keys', keys);
+    const url = await urlOf(server);
+    const refused = await task(['create', 'demo/Count', '--url', url]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.join('\n')).toMatch(/needs an API key: send Authorization: Bearer/);
+    const created = await task(
+      ['create', 'demo/Count', '--input', '{"n":1,"intervalMs":1}', '--url', url],
+      {
+        ANDON_API_KEY: 'sk-alice-0123456789abcdef',
+      },
+    );
+    expect(created.code, created.transcript).toBe(0);
+    const watched = await task([
+      'watch',
+      created.stdout[0]!,
+      '--url',
+      url,
+      '--api-key',
+      'sk-alice-0123456789abcdef',
+    ]);
+    expect(watched.code, watched.transcript).toBe(0);
+    server.child.kill('SIGTERM');
+    expect((await server.exit(EXIT_MS)).code).toBe(0);
+
+    // Refused before it listens, so nothing is ever bound beyond loopback here.
+    const open = serve('--host', '0.0.0.0');
+    expect(await open.exit(EXIT_MS), open.transcript).toEqual({ code: 1, signal: null });
+    expect(open.stderr.join('\n')).toMatch(
+      /refusing to listen on 0\.0\.0\.0 without API keys.*--insecure-no-auth/,
     );
   });
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { exitWith } from '../lib/action.js';
 import { addConnectOptions } from '../lib/options.js';
 import { exitWithParentOption, graceOption, hostOption, portOption } from '../lib/tier-options.js';
+import { addAuthOptions } from '../serve/auth-options.js';
 import { type FrontendOptions, runFrontend } from '../serve/frontend.js';
 import { addWaitOptions } from '../serve/wait.js';
 
@@ -16,6 +17,7 @@ export function registerFrontend(program: Command): void {
     .addOption(hostOption('address the HTTP server listens on'))
     .addOption(portOption('port the HTTP server listens on'))
     .option('--via-router', 'call the workers through `andon router` instead of directly', false);
+  addAuthOptions(frontend);
   addWaitOptions(frontend, 'workers (or routers, with --via-router)')
     .addOption(
       graceOption('on the first signal, how long cancelled requests get to wind down', 2000),

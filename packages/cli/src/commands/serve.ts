@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import { exitWith } from '../lib/action.js';
 import { parseInteger, parseMs, parseNatsUrl } from '../lib/options.js';
 import { graceOption, hostOption, portOption } from '../lib/tier-options.js';
+import { addAuthOptions } from '../serve/auth-options.js';
 import { addEngineOptions } from '../serve/engine-options.js';
 import { runServe, type ServeOptions } from '../serve/serve.js';
 import { addTaskOptions } from '../serve/task-options.js';
@@ -37,7 +38,7 @@ export function registerServe(program: Command): void {
       parseMs(1),
       5_000,
     );
-  addTaskOptions(addEngineOptions(serve))
+  addAuthOptions(addTaskOptions(addEngineOptions(serve)))
     .addOption(
       graceOption('on the first signal, how long cancelled requests get to wind down', 2000),
     )

@@ -8,6 +8,7 @@ import { TaskClient } from '../task/task-client.js';
 
 interface UrlFlags {
   url?: string;
+  apiKey?: string;
 }
 
 /**
@@ -21,10 +22,12 @@ export function registerTask(program: Command): void {
       'create, watch, cancel and list the tasks of a running andon server (default: the one `andon serve` started here, or $ANDON_URL)',
     );
   const url = (command: Command) =>
-    command.option(
-      '--url <url>',
-      'the andon server (default: $ANDON_URL, or the local `andon serve`)',
-    );
+    command
+      .option('--url <url>', 'the andon server (default: $ANDON_URL, or the local `andon serve`)')
+      .option(
+        '--api-key <key>',
+        'the API key, for a server started with --api-keys (default: $ANDON_API_KEY)',
+      );
 
   url(task.command('create <kind>'))
     .description('create a task of KIND (app/model, e.g. demo/Count) and print its id')
@@ -61,6 +64,7 @@ export function registerTask(program: Command): void {
             api.eventsUrl(found),
             (event) => (options.json ? say(JSON.stringify(event)) : view.show(event)),
             stop.signal,
+            api.headers,
           );
           if (end === undefined) return stop.signal.aborted ? 130 : 0;
           return end.type === 'complete' ? 0 : 1;
@@ -101,5 +105,6 @@ export function registerTask(program: Command): void {
 }
 
 function client(options: UrlFlags): TaskClient {
-  return new TaskClient(serverUrl(options.url));
+  const key = options.apiKey ?? (process.env.ANDON_API_KEY || undefined);
+  return new TaskClient(serverUrl(options.url), key);
 }

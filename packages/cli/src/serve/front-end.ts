@@ -1,6 +1,11 @@
 import { type Context, race } from '@andon/context';
 import type { Runtime } from '@andon/runtime';
-import { type CompletionBackend, OpenAIServer, type ServerMetrics } from '@andon/server';
+import {
+  type ApiKeys,
+  type CompletionBackend,
+  OpenAIServer,
+  type ServerMetrics,
+} from '@andon/server';
 import type { TaskManager } from '@andon/tasks';
 import { requestLogger } from '../lib/json-log.js';
 import { note } from '../lib/output.js';
@@ -16,6 +21,8 @@ export interface HttpFlags {
 
 /** What {@link openFrontEnd} needs. */
 export interface FrontEndSetup extends HttpFlags, WaitFlags {
+  /** Require these keys on every endpoint but the probes; absent: one anonymous user. */
+  keys?: ApiKeys | undefined;
   namespace: string;
   /** The tier the front end calls: the workers, or a router in front of them. */
   component: typeof ENGINE | typeof ROUTER;
@@ -59,7 +66,12 @@ export async function connectBackend(
 /** The OpenAI server on `backend`, logging requests as JSON lines on stderr. */
 export function httpServer(
   backend: CompletionBackend,
-  setup: HttpFlags & { graceMs: number; metrics?: ServerMetrics; tasks?: TaskManager },
+  setup: HttpFlags & {
+    graceMs: number;
+    metrics?: ServerMetrics;
+    tasks?: TaskManager;
+    keys?: ApiKeys | undefined;
+  },
 ): OpenAIServer {
   return new OpenAIServer({
     backend,
@@ -69,6 +81,7 @@ export function httpServer(
     logger: requestLogger('andon-frontend'),
     ...(setup.metrics === undefined ? {} : { metrics: setup.metrics }),
     ...(setup.tasks === undefined ? {} : { tasks: setup.tasks }),
+    ...(setup.keys === undefined ? {} : { apiKeys: setup.keys }),
   });
 }
 

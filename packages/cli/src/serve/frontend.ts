@@ -3,12 +3,17 @@ import type { OpenAIServer } from '@andon/server';
 import { TierLife } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
 import { commandPrefix, note, say } from '../lib/output.js';
+import { type AuthFlags, loadApiKeys } from './auth-options.js';
 import { ENGINE, ROUTER } from './endpoints.js';
 import { type HttpFlags, openFrontEnd, tryItLine } from './front-end.js';
 import type { WaitFlags } from './wait.js';
 
 /** Options of `andon frontend`. */
-export interface FrontendOptions extends Omit<ConnectOptions, 'host'>, HttpFlags, WaitFlags {
+export interface FrontendOptions
+  extends Omit<ConnectOptions, 'host'>,
+    HttpFlags,
+    WaitFlags,
+    AuthFlags {
   /** Call `<namespace>/router/generate` instead of the workers directly. */
   viaRouter: boolean;
   graceMs: number;
@@ -31,9 +36,11 @@ export async function runFrontend(options: FrontendOptions): Promise<number> {
     async () => {
       // The runtime only calls out here, so --host is the HTTP server's, not the runtime's.
       const { host: _http, ...connect } = options;
+      const keys = await loadApiKeys(options, options.host, 'frontend');
       rt = await Runtime.start(runtimeOptions(connect));
       server = await openFrontEnd(rt, {
         ...options,
+        keys,
         component: options.viaRouter ? ROUTER : ENGINE,
         context: life.context,
         prefix: PREFIX,

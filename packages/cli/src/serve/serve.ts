@@ -11,6 +11,7 @@ import { TierLife } from '../lib/lifecycle.js';
 import { runtimeOptions } from '../lib/options.js';
 import { commandPrefix, ERROR, note, say } from '../lib/output.js';
 import { publishServerUrl } from '../task/server-url.js';
+import { type AuthFlags, loadApiKeys } from './auth-options.js';
 import { ENGINE } from './endpoints.js';
 import { type EngineFlags, engineArgs, engineOptions, withSeed } from './engine-options.js';
 import { connectBackend, type HttpFlags, httpServer, tryItLine } from './front-end.js';
@@ -18,7 +19,7 @@ import { openTasks, type TaskFlags } from './task-options.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** Options of `andon serve`. */
-export interface ServeOptions extends EngineFlags, HttpFlags, TaskFlags {
+export interface ServeOptions extends EngineFlags, HttpFlags, TaskFlags, AuthFlags {
   /** Run the engines in this many `andon worker` child processes; in-process when absent. */
   workers?: number;
   /** With `workers`: NATS instead of TCP and a temporary discovery directory. */
@@ -60,9 +61,10 @@ async function runEmbedded(options: ServeOptions, life: TierLife): Promise<numbe
   let release = () => {};
   return life.run(
     async () => {
+      const keys = await loadApiKeys(options, options.host, 'serve');
       const opened = await openTasks(options, backend);
       ({ tasks, release } = opened);
-      server = httpServer(backend, { ...options, metrics, tasks });
+      server = httpServer(backend, { ...options, metrics, tasks, keys });
       unpublish = await listen(
         server,
         `embedded engine, ${engine.slots} slots, ${opened.where}`,
@@ -124,6 +126,7 @@ async function runWithWorkers(
   let release = () => {};
   const code = await life.run(
     async () => {
+      const keys = await loadApiKeys(options, options.host, 'serve');
       // Their ready lines (instance id, metrics URL) are relayed on stderr as they come.
       await race(pool.ready, life.context);
       rt = await Runtime.start(
@@ -143,7 +146,7 @@ async function runWithWorkers(
       });
       const opened = await openTasks(options, backend);
       ({ tasks, release } = opened);
-      server = httpServer(backend, { ...options, tasks });
+      server = httpServer(backend, { ...options, tasks, keys });
       unpublish = await listen(
         server,
         `${count} worker processes, ${opened.where}`,

@@ -24,6 +24,7 @@ export async function readTaskEvents(
   url: string,
   onEvent: (event: StreamEvent) => void,
   signal: AbortSignal,
+  headers: Record<string, string> = {},
 ): Promise<StreamEvent | undefined> {
   let lastSeq: number | undefined;
   let idle = 0;
@@ -50,7 +51,10 @@ export async function readTaskEvents(
     });
     try {
       const response = await fetch(url, {
-        headers: lastSeq === undefined ? {} : { 'last-event-id': String(lastSeq) },
+        headers: {
+          ...headers,
+          ...(lastSeq === undefined ? {} : { 'last-event-id': String(lastSeq) }),
+        },
         signal,
       });
       if (response.status === 204) return undefined;

@@ -23,7 +23,16 @@ export class TaskApiError extends Error {
 
 /** The task API of one andon server, over HTTP. */
 export class TaskClient {
-  constructor(readonly url: string) {}
+  /** `apiKey` goes as `Authorization: Bearer KEY` on every call. */
+  constructor(
+    readonly url: string,
+    readonly apiKey?: string,
+  ) {}
+
+  /** The headers every call carries (the key, when there is one). */
+  get headers(): Record<string, string> {
+    return this.apiKey === undefined ? {} : { authorization: `Bearer ${this.apiKey}` };
+  }
 
   /** Creates a task of `kind` (`app/model`) with `input`. */
   async create(kind: string, input: unknown): Promise<TaskJson> {
@@ -60,9 +69,11 @@ export class TaskClient {
     try {
       response = await fetch(`${this.url}${path}`, {
         method,
-        ...(body === undefined
-          ? {}
-          : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        headers: {
+          ...this.headers,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
       const cause =
