@@ -41,6 +41,22 @@ const cases: [string[], RegExp][] = [
   ],
   [['router', '--wait', 'soon'], /option '--wait <ms>' argument 'soon' is invalid/],
   [['serve', '--bogus'], /unknown option '--bogus'/],
+  [
+    ['serve', '--store', 'postgres'],
+    /option '--store <kind>' argument 'postgres' is invalid\. Allowed choices are memory, sqlite/,
+  ],
+  [
+    ['serve', '--keep-for', 'a while'],
+    /option '--keep-for <duration>' argument 'a while' is invalid\. expected a duration such as 90s/,
+  ],
+  [
+    ['serve', '--task-concurrency', '0'],
+    /option '--task-concurrency <n>' argument '0' is invalid\. expected a whole number from 1 to 10000/,
+  ],
+  [
+    ['serve', '--api-keys', '/nonexistent/keys.txt'],
+    /cannot read the API keys file \/nonexistent\/keys\.txt/,
+  ],
 ];
 
 describe('bad flags', () => {

@@ -22,7 +22,6 @@ export {
   UnknownKindError,
   WatcherLaggedError,
 } from './errors.js';
-export { EventFeed } from './event-feed.js';
 export type { KindOptions, TaskHandle, TaskHandler } from './kind.js';
 export {
   type CancelOptions,

@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+// The public surface, on purpose: a change here is a change users see.
+const MAIN_EXPORTS = [
+  'MemoryStore',
+  'QueueFullError',
+  'ShuttingDownError',
+  'TASK_STATUSES',
+  'TERMINAL_EVENT_TYPES',
+  'TaskError',
+  'TaskExistsError',
+  'TaskInputError',
+  'TaskManager',
+  'TaskNotFoundError',
+  'UnknownKindError',
+  'WatcherLaggedError',
+  'defaultDataDir',
+  'defaultStorePath',
+  'isTerminal',
+  'isTerminalEvent',
+  'terminalEventOf',
+];
+
+function run(script: string): string {
+  return execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+}
+
+describe('the package', () => {
+  it('exports its API through the package name, and SQLite only from ./sqlite', () => {
+    const out = run(`
+      const main = await import('@andon/tasks');
+      const sqlite = await import('@andon/tasks/sqlite');
+      console.log(JSON.stringify({ main: Object.keys(main).sort(), sqlite: Object.keys(sqlite).sort() }));
+    `);
+    const { main, sqlite } = JSON.parse(out) as { main: string[]; sqlite: string[] };
+    expect(main).toEqual(MAIN_EXPORTS);
+    expect(sqlite).toEqual(['SqliteStore', 'defaultDataDir', 'defaultStorePath']);
+  });
+
+  it('does not load the native SQLite module unless ./sqlite is imported', () => {
+    const out = run(`
+      import { createRequire } from 'node:module';
+      await import('@andon/tasks');
+      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      console.log(JSON.stringify(loaded.some((path) => path.includes('better-sqlite3'))));
+    `);
+    expect(JSON.parse(out)).toBe(false);
+  });
+});
