@@ -197,6 +197,26 @@ describe('tasks over HTTP', () => {
     expect(ids).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
   });
 
+  it('sends comment heartbeats on an idle stream', async () => {
+    const app = await start();
+    const id = await create(app, 'test/Gate', null);
+    const controller = new AbortController();
+    const response = await fetch(`${app.url}/v1/tasks/test/Gate/${id}/events`, {
+      signal: controller.signal,
+    });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes(': keep-alive')) {
+      const read = await reader.read();
+      if (read.done) break;
+      text += decoder.decode(read.value);
+    }
+    controller.abort();
+    expect(text).toMatch(/event: progress[\s\S]*: keep-alive/);
+  });
+
   it('answers bad requests with a clear status and message', async () => {
     const app = await start();
     const unknown = await post(`${app.url}/v1/tasks/demo/Nope`, {});
