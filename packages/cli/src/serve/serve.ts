@@ -4,18 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { race } from '@andon/context';
 import { Runtime } from '@andon/runtime';
-import { type OpenAIServer, ServerMetrics, SimulatedEngine } from '@andon/server';
-import type { TaskManager } from '@andon/tasks';
+import { ServerMetrics, SimulatedEngine } from '@andon/server';
 import { describeEnding } from '../demo/tier-process.js';
 import { TierLife } from '../lib/lifecycle.js';
 import { runtimeOptions } from '../lib/options.js';
-import { commandPrefix, ERROR, note, say } from '../lib/output.js';
-import { publishServerUrl } from '../task/server-url.js';
+import { commandPrefix, ERROR, note } from '../lib/output.js';
 import { type AuthFlags, loadApiKeys } from './auth-options.js';
 import { ENGINE } from './endpoints.js';
 import { type EngineFlags, engineArgs, engineOptions, withSeed } from './engine-options.js';
-import { connectBackend, type HttpFlags, httpServer, tryItLine } from './front-end.js';
-import { openTasks, type TaskFlags } from './task-options.js';
+import { connectBackend, type HttpFlags } from './front-end.js';
+import { ServeFront } from './serve-front.js';
+import type { TaskFlags } from './task-options.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** Options of `andon serve`. */
@@ -55,28 +54,18 @@ async function runEmbedded(options: ServeOptions, life: TierLife): Promise<numbe
   const metrics = new ServerMetrics();
   const observation = metrics.observeEngine(engine);
   const backend = withSeed(engine, options.seed);
-  let tasks: TaskManager | undefined;
-  let server: OpenAIServer | undefined;
-  let unpublish = () => {};
-  let release = () => {};
+  let front: ServeFront | undefined;
   return life.run(
     async () => {
       const keys = await loadApiKeys(options, options.host, 'serve');
-      const opened = await openTasks(options, backend);
-      ({ tasks, release } = opened);
-      server = httpServer(backend, { ...options, metrics, tasks, keys });
-      unpublish = await listen(
-        server,
-        `embedded engine, ${engine.slots} slots, ${opened.where}`,
-        options.dataDir,
+      front = await ServeFront.open(
+        backend,
+        { ...options, keys, metrics },
+        `embedded engine, ${engine.slots} slots`,
       );
     },
     async () => {
-      unpublish();
-      // Tasks first: every watcher gets its terminal event while the server still serves.
-      await tasks?.shutdown({ graceMs: options.graceMs });
-      release();
-      await server?.close();
+      await front?.close();
       engine.close();
       observation.dispose();
     },
@@ -120,10 +109,7 @@ async function runWithWorkers(
   };
   process.on('exit', onExit);
   let rt: Runtime | undefined;
-  let tasks: TaskManager | undefined;
-  let server: OpenAIServer | undefined;
-  let unpublish = () => {};
-  let release = () => {};
+  let front: ServeFront | undefined;
   const code = await life.run(
     async () => {
       const keys = await loadApiKeys(options, options.host, 'serve');
@@ -144,20 +130,10 @@ async function runWithWorkers(
         context: life.context,
         prefix: PREFIX,
       });
-      const opened = await openTasks(options, backend);
-      ({ tasks, release } = opened);
-      server = httpServer(backend, { ...options, tasks, keys });
-      unpublish = await listen(
-        server,
-        `${count} worker processes, ${opened.where}`,
-        options.dataDir,
-      );
+      front = await ServeFront.open(backend, { ...options, keys }, `${count} worker processes`);
     },
     async () => {
-      unpublish();
-      await tasks?.shutdown({ graceMs: options.graceMs });
-      release();
-      await server?.close();
+      await front?.close();
       await rt?.shutdown({ graceMs: 0 });
       await pool.stop(options.killAfter);
       if (dir !== undefined) await rm(dir, { recursive: true, force: true });
@@ -165,15 +141,4 @@ async function runWithWorkers(
     },
   );
   return lost === undefined ? code : 1;
-}
-
-/**
- * Listens, prints the URL (stdout) and what serves it (stderr), and leaves the URL in the
- * data directory for `andon task`. Resolves with the undo of the latter.
- */
-async function listen(server: OpenAIServer, what: string, dataDir?: string): Promise<() => void> {
-  const url = await server.listen();
-  say(url);
-  note(PREFIX, `${what}; ${tryItLine(url)}`);
-  return publishServerUrl(url, dataDir);
 }

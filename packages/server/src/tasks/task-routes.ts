@@ -168,9 +168,7 @@ async function getTask(
   model: string,
   id: string,
 ): Promise<void> {
-  const task = await deps.tasks.get(app, model, id);
-  if (task === undefined) throw notFound(id, app, model);
-  checkAccess(exchange, task);
+  const task = await accessibleTask(exchange, deps, app, model, id);
   sendJson(exchange.res, 200, taskJson(task));
 }
 
@@ -182,9 +180,7 @@ async function cancelTask(
   id: string,
 ): Promise<void> {
   const reason = await cancelReasonOf(exchange, deps);
-  const task = await deps.tasks.get(app, model, id);
-  if (task === undefined) throw notFound(id, app, model);
-  checkAccess(exchange, task);
+  await accessibleTask(exchange, deps, app, model, id);
   const cancelled = await deps.tasks.cancelTask(app, model, id, {
     reason: reason ?? 'cancelled through the HTTP API',
   });
@@ -198,9 +194,7 @@ async function streamEvents(
   model: string,
   id: string,
 ): Promise<void> {
-  const task = await deps.tasks.get(app, model, id);
-  if (task === undefined) throw notFound(id, app, model);
-  checkAccess(exchange, task);
+  const task = await accessibleTask(exchange, deps, app, model, id);
   const after = resumePoint(exchange);
   // An EventSource that already saw the end would reconnect forever; 204 tells it to stop.
   if (isTerminal(task.status) && after >= task.lastSeq) {
@@ -258,6 +252,20 @@ async function resetQueue(exchange: Exchange, deps: TaskRouteDeps): Promise<void
     message: `Cancelled by a queue reset (${exchange.principal.user})`,
   });
   sendJson(exchange.res, 200, { cancelled });
+}
+
+// The task, if it exists (404) and the caller may see it (403).
+async function accessibleTask(
+  exchange: Exchange,
+  deps: TaskRouteDeps,
+  app: string,
+  model: string,
+  id: string,
+): Promise<TaskRecord> {
+  const task = await deps.tasks.get(app, model, id);
+  if (task === undefined) throw notFound(id, app, model);
+  checkAccess(exchange, task);
+  return task;
 }
 
 // Someone else's task is 403, not 404: the id is not a secret, the task's content is.
