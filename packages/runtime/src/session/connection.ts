@@ -270,6 +270,8 @@ export abstract class Connection {
     if (this.#closed) return;
     if (flushFirst) this.flush();
     this.#closed = true;
+    // What it held of an unfinished frame counts against the process's bound.
+    this.#decoder.fail();
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
     if (flushFirst) this.channel.end();
