@@ -189,6 +189,13 @@ export function positive(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
+export function atMost(name: string, value: number, max: number): number {
+  if (value > max) {
+    throw new TypeError(`Runtime.start: options.${name} must be at most ${max}, got ${value}`);
+  }
+  return value;
+}
+
 export function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   const result = positive(name, value, fallback);
   if (!Number.isInteger(result))

@@ -14,6 +14,7 @@ import { MemoryDiscovery } from './discovery/memory.js';
 import { Namespace, type ServedEndpoint } from './endpoint.js';
 import { Disconnected } from './errors.js';
 import {
+  atMost,
   isDiscovery,
   type NatsModule,
   natsPrefixes,
@@ -38,6 +39,7 @@ import { newStats, type RuntimeStats } from './session/stats.js';
 import type { RuntimeNats } from './transports/nats.js';
 import type { ByteChannel, Transport } from './transports/transport.js';
 import { DEFAULT_MAX_FRAME } from './wire/frame.js';
+import { MAX_HEARTBEAT_MS } from './wire/payloads.js';
 
 /**
  * One andon runtime per process (or several, for tests): it serves endpoints, calls
@@ -142,7 +144,11 @@ export class Runtime {
       );
     }
     const resolved: ResolvedOptions = {
-      heartbeatMs: positive('heartbeatMs', options.heartbeatMs, 1000),
+      heartbeatMs: atMost(
+        'heartbeatMs',
+        positive('heartbeatMs', options.heartbeatMs, 1000),
+        MAX_HEARTBEAT_MS,
+      ),
       missedHeartbeats: positiveInteger('missedHeartbeats', options.missedHeartbeats, 3),
       maxFrame: positiveInteger('maxFrame', options.maxFrame, DEFAULT_MAX_FRAME),
       window: positiveInteger('window', options.window, 128),

@@ -93,13 +93,24 @@ describe('bad input closes only the offending stream or connection', () => {
   it.each([
     [{ magic: 'nope' }, /bad magic/],
     [{ version: 99 }, /unsupported protocol version 99/],
-    [{ heartbeatMs: -1 }, /heartbeatMs must be a positive number/],
+    [{ heartbeatMs: -1 }, /heartbeatMs must be a number of milliseconds above 0/],
   ])('a bad handshake %j is refused, naming what was wrong', async (fields, message) => {
     const peer = await RawPeer.connect(address);
     peer.hello(fields);
     const error = errorOf(await peer.next((f) => f.type === FrameType.ERROR));
     expect(error.message).toMatch(message);
     expect(await peer.closedWithin()).toBe(true);
+  });
+
+  it('a HELLO asking for a heartbeat beyond 5 minutes is refused, so liveness cannot be switched off', async () => {
+    for (const heartbeatMs of [8e9, 1e10, 300_001]) {
+      const peer = await RawPeer.connect(address);
+      peer.hello({ heartbeatMs });
+      const error = errorOf(await peer.next((f) => f.type === FrameType.ERROR));
+      expect(error.message).toMatch(/HELLO\.heartbeatMs must be .* at most 300000/);
+      expect(await peer.closedWithin()).toBe(true);
+    }
+    await stillServes();
   });
 
   it('a HELLO that is not JSON is refused', async () => {

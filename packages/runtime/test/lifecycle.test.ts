@@ -181,6 +181,7 @@ describe('bad options', () => {
     [{ transport: 'carrier-pigeon' }, /options.transport must be/],
     [{ discovery: 'dns' }, /options.discovery must be/],
     [{ heartbeatMs: 0 }, /options.heartbeatMs must be a positive number/],
+    [{ heartbeatMs: 400_000 }, /options.heartbeatMs must be at most 300000/],
     [{ window: 1.5 }, /options.window must be an integer/],
     [{ port: 70000 }, /options.port must be an integer 0-65535/],
     [{ token: '' }, /options.token must be a non-empty string/],

@@ -58,6 +58,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The longest heartbeat interval a peer may ask for. A peer's interval is adopted when it is
+ * longer than ours, so without a bound a peer could switch liveness off (8e9 ms) or, past
+ * 2^31 ms, overflow the timer into one that fires every millisecond.
+ */
+export const MAX_HEARTBEAT_MS = 300_000;
+
+function isHeartbeat(value: unknown): value is number {
+  return isPositive(value) && value <= MAX_HEARTBEAT_MS;
+}
+
 export function parseHello(payload: Uint8Array): Hello {
   const value = parseJson(payload, 'HELLO payload');
   if (!isObject(value)) throw new ProtocolError('HELLO payload must be a JSON object');
@@ -66,8 +77,10 @@ export function parseHello(payload: Uint8Array): Hello {
   if (typeof value.version !== 'number') throw new ProtocolError('HELLO.version must be a number');
   if (typeof value.instance !== 'string')
     throw new ProtocolError('HELLO.instance must be a string');
-  if (!isPositive(value.heartbeatMs))
-    throw new ProtocolError('HELLO.heartbeatMs must be a positive number');
+  if (!isHeartbeat(value.heartbeatMs))
+    throw new ProtocolError(
+      `HELLO.heartbeatMs must be a number of milliseconds above 0 and at most ${MAX_HEARTBEAT_MS}`,
+    );
   if (!isPositive(value.maxFrame))
     throw new ProtocolError('HELLO.maxFrame must be a positive number');
   if (value.token !== undefined && typeof value.token !== 'string')
@@ -80,8 +93,10 @@ export function parseWelcome(payload: Uint8Array): Welcome {
   if (!isObject(value) || typeof value.version !== 'number' || typeof value.instance !== 'string') {
     throw new ProtocolError('WELCOME payload must be an object with version and instance');
   }
-  if (!isPositive(value.heartbeatMs) || !isPositive(value.maxFrame)) {
-    throw new ProtocolError('WELCOME.heartbeatMs and WELCOME.maxFrame must be positive numbers');
+  if (!isHeartbeat(value.heartbeatMs) || !isPositive(value.maxFrame)) {
+    throw new ProtocolError(
+      `WELCOME.heartbeatMs must be above 0 and at most ${MAX_HEARTBEAT_MS} ms, and WELCOME.maxFrame a positive number`,
+    );
   }
   return value as unknown as Welcome;
 }
