@@ -36,6 +36,7 @@ import {
   type ServedStream,
 } from './session/responder.js';
 import { newStats, type RuntimeStats } from './session/stats.js';
+import { limitWarnings } from './session/warning-limiter.js';
 import type { RuntimeNats } from './transports/nats.js';
 import type { ByteChannel, Transport } from './transports/transport.js';
 import { DEFAULT_MAX_FRAME } from './wire/frame.js';
@@ -96,7 +97,7 @@ export class Runtime {
     this.#discovery = discovery;
     this.#ownsDiscovery = ownsDiscovery;
     this.#options = options;
-    this.#log = log.child({ instance: this.instanceId });
+    this.#log = limitWarnings(log.child({ instance: this.instanceId }), this.#stats);
     const served = this.#served;
     this.#responderHost = {
       handlerFor: (endpoint) => this.#handlers.get(endpoint)?.handler,
