@@ -46,6 +46,9 @@ export abstract class Connection {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #heartbeatMs: number;
   #closed = false;
+  // The channel holds more unsent bytes than it wants: producers wait for its drain.
+  #congested = false;
+  #drainWaiters: (() => void)[] = [];
   #peerMaxFrame: number;
   protected readonly log: Logger;
   /** Called once when the connection has closed, for whoever pools or tracks it. */
@@ -111,7 +114,40 @@ export abstract class Connection {
     this.#flushScheduled = false;
     if (this.#closed || this.#encoder.pendingBytes === 0) return;
     this.#wrote = true;
-    this.channel.write(this.#encoder.take());
+    if (this.channel.write(this.#encoder.take()) === false && !this.#congested) {
+      if (this.channel.onDrain === undefined) return;
+      this.#congested = true;
+      this.options.stats.congestions++;
+      this.channel.onDrain(() => this.#drained());
+    }
+  }
+
+  /**
+   * True while the peer is not reading what was sent: producers hold back (control frames
+   * still go) until {@link whenDrained} calls them back.
+   */
+  get congested(): boolean {
+    return this.#congested;
+  }
+
+  /** Calls `callback` once the connection is no longer congested (never, if it closes first). */
+  whenDrained(callback: () => void): void {
+    if (this.#congested) this.#drainWaiters.push(callback);
+    else queueMicrotask(callback);
+  }
+
+  #drained(): void {
+    this.#congested = false;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const waiter of waiters) {
+      if (this.#closed || this.#congested) {
+        // A waiter's writes congested the channel again: the rest wait for the next drain.
+        if (!this.#closed) this.#drainWaiters.push(waiter);
+        continue;
+      }
+      waiter();
+    }
   }
 
   /** Whether anything has come from the peer in the last `ms` (to within a liveness check). */
@@ -272,6 +308,7 @@ export abstract class Connection {
     this.#closed = true;
     // What it held of an unfinished frame counts against the process's bound.
     this.#decoder.fail();
+    this.#drainWaiters = [];
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
     if (flushFirst) this.channel.end();

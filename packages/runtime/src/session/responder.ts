@@ -6,6 +6,7 @@ import { errorToWire } from '../wire/errors-codec.js';
 import { FLAG_BINARY, FrameType, frameName, PROTOCOL_VERSION } from '../wire/frame.js';
 import {
   decodeRequest,
+  MAX_CREDIT,
   parseHello,
   parseJson,
   type RequestHeader,
@@ -285,7 +286,7 @@ export class ServedStream {
   }
 
   grant(items: number): void {
-    this.#credit += items;
+    this.#credit = Math.min(this.#credit + items, MAX_CREDIT);
     if (!this.#pulling && !this.#waiting && this.#iterator !== undefined && !this.#closed) {
       this.#pull();
     }
@@ -330,6 +331,12 @@ export class ServedStream {
   #pull(): void {
     const iterator = this.#iterator!;
     while (!this.#closed && this.#credit > 0 && !this.#pulling) {
+      if (this.connection.congested) {
+        // The caller granted credit but is not reading: wait for the socket, not the credit.
+        this.#waiting = true;
+        this.connection.whenDrained(this.#resume);
+        return;
+      }
       this.#pulling = true;
       let next: Promise<IteratorResult<unknown>>;
       try {

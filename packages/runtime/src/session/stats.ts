@@ -6,6 +6,8 @@ export interface RuntimeStats {
   streamsCalled: number;
   /** Malformed, oversized or unknown frames, bad handshakes, bad JSON. */
   protocolErrors: number;
+  /** Times a peer stopped reading and the streams to it waited for its socket to drain. */
+  congestions: number;
   /** Warnings held back because the same one was logged too often (see `limitWarnings`). */
   warningsSuppressed: number;
   /** Frames for streams already closed (normal in races with STOP/KILL). */
@@ -26,6 +28,7 @@ export function newStats(): RuntimeStats {
     streamsServed: 0,
     streamsCalled: 0,
     protocolErrors: 0,
+    congestions: 0,
     warningsSuppressed: 0,
     framesDropped: 0,
     itemsDroppedAfterDetach: 0,

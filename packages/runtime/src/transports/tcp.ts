@@ -63,6 +63,9 @@ export class TcpTransport implements Transport {
   }
 }
 
+// Unsent bytes a socket holds before the runtime stops producing for it.
+const UNSENT_BYTES_LIMIT = 1024 * 1024;
+
 class SocketChannel implements ByteChannel {
   readonly peer: string;
   #lastError: Error | undefined;
@@ -81,8 +84,16 @@ class SocketChannel implements ByteChannel {
     if (this.socket.destroyed) queueMicrotask(() => onClose(this.#lastError));
   }
 
-  write(bytes: Uint8Array): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(bytes);
+  write(bytes: Uint8Array): boolean {
+    if (this.socket.destroyed || !this.socket.writable) return true;
+    this.socket.write(bytes);
+    // Far above the socket's own high-water mark, so a burst never stalls the pumps; past
+    // it the peer is not reading, and the socket's 'drain' is sure to come.
+    return this.socket.writableLength < UNSENT_BYTES_LIMIT;
+  }
+
+  onDrain(callback: () => void): void {
+    this.socket.once('drain', callback);
   }
 
   end(): void {

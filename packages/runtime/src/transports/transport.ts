@@ -12,8 +12,13 @@ export interface ByteChannel {
   /**
    * Queues bytes for the peer. Ignored once closed. The first {@link headroom} bytes are not
    * part of the stream: they are spare, for the channel to overwrite with its own header.
+   * Returns `false` when the channel holds more unsent bytes than it wants to (the peer is
+   * not reading): the runtime then produces nothing more until {@link onDrain} calls back.
+   * A channel that never pushes back may return nothing.
    */
-  write(bytes: Uint8Array): void;
+  write(bytes: Uint8Array): boolean | void;
+  /** Calls `callback` once, when the unsent bytes that made `write` return `false` are gone. */
+  onDrain?(callback: () => void): void;
   /**
    * How many spare bytes the channel wants in front of every write (default 0), so that it
    * can frame a message without copying it.

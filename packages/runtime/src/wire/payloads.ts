@@ -59,6 +59,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * The most items a caller may have granted a stream and not yet received. Far above any
+ * sane window (the default is 128); it stops a caller from asking for 2^31 items at once.
+ */
+export const MAX_CREDIT = 65_536;
+
+/**
  * The longest heartbeat interval a peer may ask for. A peer's interval is adopted when it is
  * longer than ours, so without a bound a peer could switch liveness off (8e9 ms) or, past
  * 2^31 ms, overflow the timer into one that fires every millisecond.
@@ -129,8 +135,12 @@ export function decodeRequest(payload: Uint8Array): { header: RequestHeader; bod
   }
   if (typeof value.id !== 'string' || value.id.length === 0)
     throw new ProtocolError('REQUEST header.id must be a non-empty string');
-  if (!Number.isInteger(value.credit) || (value.credit as number) < 1) {
-    throw new ProtocolError('REQUEST header.credit must be a positive integer');
+  if (
+    !Number.isInteger(value.credit) ||
+    (value.credit as number) < 1 ||
+    (value.credit as number) > MAX_CREDIT
+  ) {
+    throw new ProtocolError(`REQUEST header.credit must be an integer from 1 to ${MAX_CREDIT}`);
   }
   if (
     value.budgetMs !== undefined &&

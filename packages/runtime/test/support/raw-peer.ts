@@ -114,6 +114,15 @@ export class RawPeer {
     this.#socket.destroy();
   }
 
+  /** Stops reading from the socket (a caller that is not consuming), until {@link resume}. */
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
   #wake(): void {
     for (const wake of [...this.#waiters]) wake();
     this.#waiters.clear();
