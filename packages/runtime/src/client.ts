@@ -30,6 +30,8 @@ export interface ClientHost {
   readonly transportName: string;
   readonly window: number;
   readonly propagate: boolean;
+  /** How long an instance that refused a connection is passed over. */
+  readonly heartbeatMs: number;
   connect(instance: Instance): Promise<CallerConnection>;
   clientClosed(client: Client): void;
 }
@@ -45,6 +47,8 @@ export interface ClientHost {
  */
 export class Client<Req = unknown, Item = unknown> {
   #next = 0;
+  // Instances that refused a connection lately, until when (performance.now()).
+  readonly #refused = new Map<string, number>();
   #closed = false;
   readonly #inFlight = new Map<string, Set<ResponseStream<unknown>>>();
   readonly #waiters = new Set<() => void>();
@@ -186,15 +190,7 @@ export class Client<Req = unknown, Item = unknown> {
 
     try {
       if (this.#closed) throw new NoInstances(`the client of ${endpointPath(this.key)} is closed`);
-      const instance = pick(this.instances);
-      if (instance === undefined) {
-        throw new NoInstances(
-          wanted === undefined
-            ? `no instance serves ${endpointPath(this.key)}`
-            : `instance ${wanted} does not serve ${endpointPath(this.key)}`,
-        );
-      }
-      const connection = await this.host.connect(instance);
+      const { instance, connection } = await this.#connect(pick, wanted);
       const endpoint = endpointPath(this.key);
       const headers = options.headers;
       const stream = new ResponseStream<Item>(context, this.host.window, (s) => {
@@ -216,6 +212,47 @@ export class Client<Req = unknown, Item = unknown> {
     } catch (error) {
       context.dispose();
       throw error;
+    }
+  }
+
+  /**
+   * Connects to the instance `pick` chooses. A request that never reached an instance (it
+   * refused the connection: it died and discovery has not caught up yet) is not lost: the
+   * next one is tried, and that instance is passed over by this client's calls for a
+   * heartbeat interval. A call to one named instance (`wanted`) is not moved.
+   */
+  async #connect(
+    pick: (instances: readonly Instance[]) => Instance | undefined,
+    wanted: string | undefined,
+  ): Promise<{ instance: Instance; connection: CallerConnection }> {
+    const tried = new Set<string>();
+    let refusal: unknown;
+    for (;;) {
+      const now = performance.now();
+      const candidates =
+        wanted !== undefined
+          ? this.instances
+          : this.instances.filter(
+              (i) => !tried.has(i.instanceId) && !((this.#refused.get(i.instanceId) ?? 0) > now),
+            );
+      const instance = pick(candidates.length > 0 || tried.size > 0 ? candidates : this.instances);
+      if (instance === undefined) {
+        if (refusal !== undefined) throw refusal;
+        throw new NoInstances(
+          wanted === undefined
+            ? `no instance serves ${endpointPath(this.key)}`
+            : `instance ${wanted} does not serve ${endpointPath(this.key)}`,
+        );
+      }
+      try {
+        return { instance, connection: await this.host.connect(instance) };
+      } catch (error) {
+        if (wanted !== undefined || !(error instanceof Disconnected)) throw error;
+        tried.add(instance.instanceId);
+        for (const [id, until] of this.#refused) if (until <= now) this.#refused.delete(id);
+        this.#refused.set(instance.instanceId, now + this.host.heartbeatMs);
+        refusal = error;
+      }
     }
   }
 

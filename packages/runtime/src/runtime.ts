@@ -118,6 +118,7 @@ export class Runtime {
       transportName: transport.name,
       window: options.window,
       propagate: options.propagate,
+      heartbeatMs: options.heartbeatMs,
       connect: (instance) => this.#connect(instance),
       clientClosed: (client) => {
         this.#clients.delete(client);
