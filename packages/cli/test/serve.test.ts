@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Cli, processesMentioning } from './support/cli.js';
 import { expectCancelledOnWorker } from './support/metrics.js';
 import { rawStream, sdk, streamAndAbort, streamToEnd } from './support/openai.js';
-import { EXIT_MS, FAST, perTestDir, urlOf, workerMetrics } from './support/serve.js';
+import { EXIT_MS, FAST, perTestDir, START_MS, urlOf, workerMetrics } from './support/serve.js';
 
 const dir = perTestDir();
 
@@ -76,14 +76,45 @@ describe('andon serve --workers 2', () => {
     expect(await readdir(dir())).toEqual([]);
   });
 
-  it('a worker that dies ends serve with a clear error (exit 1), and the rest is cleaned up', async () => {
+  it('a worker that dies is restarted while the other serves, and no request is lost to it', async () => {
     const serve = new Cli(['serve', '--workers', '2', ...FAST], { TMPDIR: dir() });
-    await urlOf(serve);
+    const url = await urlOf(serve);
     const [victim] = processesMentioning(dir(), 'worker');
     process.kill(victim!, 'SIGKILL');
-    expect(await serve.exit(EXIT_MS), serve.transcript).toEqual({ code: 1, signal: null });
-    expect(serve.stderr.join('\n')).toMatch(/andon serve: error: worker \d was killed by SIGKILL/);
+    await serve.line(
+      /andon serve: error: worker \d was killed by SIGKILL; restarting it/,
+      START_MS,
+    );
+    // Meanwhile, and while discovery still lists the dead one, every request is answered.
+    for (let i = 0; i < 10; i++) {
+      const { finish } = await streamToEnd(sdk(url), 4);
+      expect(finish).toBe('length');
+    }
+    await serve.line(/andon serve: worker \d is back after restart 1 \(metrics http/, START_MS);
+    expect(processesMentioning(dir(), 'worker')).toHaveLength(2);
+    serve.child.kill('SIGINT');
+    expect(await serve.exit(EXIT_MS), serve.transcript).toEqual({ code: 0, signal: null });
     expect(processesMentioning(dir())).toEqual([]);
     expect(await readdir(dir())).toEqual([]);
+  });
+
+  it('a worker past --max-restarts is given up and reported; serve goes on and says no worker is left', async () => {
+    const serve = new Cli(['serve', '--workers', '1', '--max-restarts', '0', ...FAST], {
+      TMPDIR: dir(),
+    });
+    const url = await urlOf(serve);
+    const [victim] = processesMentioning(dir(), 'worker');
+    process.kill(victim!, 'SIGKILL');
+    await serve.line(/given up\. No worker is left/, START_MS);
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'andon-sim', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    // 502 while its lease says it is there but it refuses, 503 once discovery drops it.
+    expect([502, 503]).toContain(response.status);
+    serve.child.kill('SIGINT');
+    expect(await serve.exit(EXIT_MS), serve.transcript).toEqual({ code: 0, signal: null });
+    expect(processesMentioning(dir())).toEqual([]);
   });
 });

@@ -33,6 +33,12 @@ export function registerServe(program: Command): void {
       15_000,
     )
     .option(
+      '--max-restarts <n>',
+      'with --workers: a worker that crashes is restarted, at most this many times a minute, while the others serve',
+      parseInteger(0, 1000),
+      5,
+    )
+    .option(
       '--kill-after <ms>',
       'with --workers: on shutdown, SIGKILL a worker this long after SIGTERM',
       parseMs(1),

@@ -27,6 +27,8 @@ export interface ServeOptions extends EngineFlags, HttpFlags, TaskFlags, AuthFla
   startupTimeout: number;
   /** With `workers`: SIGKILL a worker this long after SIGTERM. */
   killAfter: number;
+  /** With `workers`: restarts of one crashed worker allowed within a minute. */
+  maxRestarts: number;
   graceMs: number;
 }
 
@@ -79,7 +81,6 @@ async function runWithWorkers(
 ): Promise<number> {
   const dir =
     options.nats === undefined ? await mkdtemp(join(tmpdir(), 'andon-serve-')) : undefined;
-  let lost: string | undefined;
   const pool = new WorkerPool({
     count,
     args: [
@@ -94,11 +95,23 @@ async function runWithWorkers(
       ...engineArgs(options),
     ],
     startupMs: options.startupTimeout,
-    lost: (name, ending) => {
-      // No silent degradation: the user asked for N workers.
-      lost ??= `${name} ${describeEnding(ending)}`;
-      note(PREFIX, `${ERROR}${lost}`);
-      life.context.stop(`${name} is gone`);
+    maxRestarts: options.maxRestarts,
+    // The others serve meanwhile; a request that was on the lost worker fails (kind
+    // disconnect) and new ones go to the rest.
+    lost: (name, ending, restarting) => {
+      if (restarting) {
+        note(PREFIX, `${ERROR}${name} ${describeEnding(ending)}; restarting it`);
+        return;
+      }
+      const left = pool.running;
+      note(
+        PREFIX,
+        `${ERROR}${name} ${describeEnding(ending)} and was restarted ${options.maxRestarts} times within a minute: given up. ${left === 0 ? 'No worker is left: completions fail until serve is restarted' : `${left} worker(s) still serve`}`,
+      );
+    },
+    restarted: (worker, attempt) => {
+      const metrics = worker.metricsUrl === undefined ? '' : ` (metrics ${worker.metricsUrl})`;
+      note(PREFIX, `${worker.name} is back after restart ${attempt}${metrics}`);
     },
   });
   // A second signal exits at once (process.exit): nothing async runs then, so the workers
@@ -110,7 +123,7 @@ async function runWithWorkers(
   process.on('exit', onExit);
   let rt: Runtime | undefined;
   let front: ServeFront | undefined;
-  const code = await life.run(
+  return life.run(
     async () => {
       const keys = await loadApiKeys(options, options.host, 'serve');
       // Their ready lines (instance id, metrics URL) are relayed on stderr as they come.
@@ -140,5 +153,4 @@ async function runWithWorkers(
       process.off('exit', onExit);
     },
   );
-  return lost === undefined ? code : 1;
 }
