@@ -64,6 +64,11 @@ export interface RuntimeOptions {
   window?: number;
   /** Streams this instance serves at once before answering Overloaded. Default 10 000. */
   maxStreams?: number;
+  /**
+   * Connections this instance accepts at once; one more is closed at once (and counted in
+   * `stats().connectionsRefused`). Default 1 024.
+   */
+  maxConnections?: number;
   /** Structured logger (pino-compatible). Default: JSON on stderr at `$ANDON_LOG_LEVEL`. */
   logger?: Logger;
   /**
@@ -89,6 +94,7 @@ export interface ResolvedOptions {
   maxFrame: number;
   window: number;
   maxStreams: number;
+  maxConnections: number;
   token: string | undefined;
   propagate: boolean;
 }

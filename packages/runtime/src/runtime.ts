@@ -155,6 +155,7 @@ export class Runtime {
       maxFrame: positiveInteger('maxFrame', options.maxFrame, DEFAULT_MAX_FRAME),
       window: positiveInteger('window', options.window, 128),
       maxStreams: positiveInteger('maxStreams', options.maxStreams, 10_000),
+      maxConnections: positiveInteger('maxConnections', options.maxConnections, 1024),
       token: options.token ?? process.env.ANDON_TOKEN,
       propagate: options.propagateCancellation ?? true,
     };
@@ -291,6 +292,16 @@ export class Runtime {
   #listen(): Promise<string> {
     this.#address ??= this.#transport.listen((channel) => {
       if (this.#shutdown) {
+        channel.destroy();
+        return;
+      }
+      if (this.#responders.size >= this.#options.maxConnections) {
+        // Each connection may hold buffers and a handshake timer: past the bound, refuse.
+        this.#stats.connectionsRefused++;
+        this.#log.warn(
+          { peer: channel.peer, maxConnections: this.#options.maxConnections },
+          'too many connections: refusing one',
+        );
         channel.destroy();
         return;
       }

@@ -2,6 +2,8 @@
 export interface RuntimeStats {
   connectionsOpened: number;
   connectionsLost: number;
+  /** Connections closed on arrival because `maxConnections` were open. */
+  connectionsRefused: number;
   streamsServed: number;
   streamsCalled: number;
   /** Malformed, oversized or unknown frames, bad handshakes, bad JSON. */
@@ -25,6 +27,7 @@ export function newStats(): RuntimeStats {
   return {
     connectionsOpened: 0,
     connectionsLost: 0,
+    connectionsRefused: 0,
     streamsServed: 0,
     streamsCalled: 0,
     protocolErrors: 0,
