@@ -363,10 +363,46 @@ describe('bad input gets an OpenAI-style 4xx that says what is wrong', () => {
     });
     const chunked = await fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: chunks,
       duplex: 'half',
     } as RequestInit);
     expect(chunked.status).toBe(413);
+  });
+
+  it('keeps web pages out: no JSON content-type 415, a CORS preflight grants nothing, a foreign Host 421', async () => {
+    const server = await app();
+    const body = JSON.stringify(chatBody({ max_tokens: 2 }));
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', '']) {
+      const response = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: type === '' ? {} : { 'content-type': type },
+        body,
+      });
+      expect(response.status, type).toBe(415);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
+        /content-type: application\/json/,
+      );
+    }
+    const preflight = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    const rebound = new RawRequest(server.url, 'POST', '/v1/chat/completions', body, {
+      host: 'evil.example:8000',
+    });
+    await rebound.until((text) => text.includes('\r\n\r\n{'), 'the answer');
+    expect(rebound.received).toMatch(/^HTTP\/1\.1 421 /);
+    expect(rebound.received).toMatch(/answers only requests addressed to it/);
+    rebound.destroy();
+    const named = await fetch(`${server.url.replace('127.0.0.1', 'localhost')}/v1/models`);
+    expect(named.status).toBe(200);
   });
 
   it('wrong methods and unknown paths', async () => {

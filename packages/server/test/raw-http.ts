@@ -23,7 +23,9 @@ export class RawRequest {
       this.#closed = true;
     });
     this.socket.on('error', () => {});
-    const lines = [`${method} ${path} HTTP/1.1`, `host: ${hostname}:${port}`];
+    // A test may name another host (DNS rebinding); otherwise the URL's.
+    const lines = [`${method} ${path} HTTP/1.1`];
+    if (headers.host === undefined) lines.push(`host: ${hostname}:${port}`);
     for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
     if (body !== undefined) {
       lines.push('content-type: application/json', `content-length: ${Buffer.byteLength(body)}`);

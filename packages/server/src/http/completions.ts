@@ -12,6 +12,7 @@ import { httpErrorFromBackend } from './backend-errors.js';
 import { readJsonBody } from './body.js';
 import type { Exchange, ExchangeSummary } from './exchange.js';
 import { pullChunks } from './pull-chunks.js';
+import { requireJson } from './request-guard.js';
 import { sendError, sendJson } from './respond.js';
 import { SseWriter } from './sse.js';
 
@@ -41,6 +42,7 @@ export async function serveCompletion(
 ): Promise<ExchangeSummary> {
   const summary: ExchangeSummary = {};
   try {
+    requireJson(exchange.req);
     const body = await readJsonBody(exchange.req, deps.maxBodyBytes).catch((error: unknown) => {
       if (exchange.context.isStopped()) throw new Interrupted();
       throw error;

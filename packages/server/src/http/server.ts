@@ -27,6 +27,7 @@ import {
 import { preciseNow } from '../time.js';
 import { type CompletionDeps, serveCompletion } from './completions.js';
 import type { Exchange, ExchangeSummary } from './exchange.js';
+import { admitRequest } from './request-guard.js';
 import { requestIdOf } from './request-id.js';
 import { sendError, sendJson } from './respond.js';
 
@@ -257,6 +258,8 @@ export class OpenAIServer {
     try {
       if (this.#closing) {
         sendError(res, new HttpError(503, 'the server is shutting down', { code: 'shutdown' }));
+      } else if (!admitRequest(req, res, this.#host)) {
+        // A preflight or a misdirected request: answered already.
       } else if (!this.#authenticated(exchange, path)) {
         // Answered 401 already.
       } else if (route === undefined) {

@@ -8,6 +8,7 @@ import {
 import { mayAccess } from '../auth/principal.js';
 import { readJsonBody } from '../http/body.js';
 import type { Exchange } from '../http/exchange.js';
+import { requireJson } from '../http/request-guard.js';
 import { sendError, sendJson } from '../http/respond.js';
 import { HttpError, invalidParam } from '../openai/errors.js';
 import { httpErrorOfTasks, RETRY_AFTER_S } from './task-errors.js';
@@ -153,7 +154,7 @@ async function createTask(
   app: string,
   model: string,
 ): Promise<void> {
-  requireJson(exchange);
+  requireJson(exchange.req);
   const input = await readJsonBody(exchange.req, deps.maxBodyBytes);
   const task = await deps.tasks.create(app, model, input, { owner: exchange.principal.user });
   exchange.res.setHeader('location', `/v1/tasks/${app}/${model}/${task.id}`);
@@ -223,7 +224,7 @@ async function cancelReasonOf(
     exchange.req.resume();
     return undefined;
   }
-  requireJson(exchange);
+  requireJson(exchange.req);
   const body = await readJsonBody(exchange.req, deps.maxBodyBytes);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw invalidParam(
@@ -275,17 +276,6 @@ function checkAccess(exchange: Exchange, task: TaskRecord): void {
     type: 'permission_error',
     code: 'not_owner',
   });
-}
-
-function requireJson(exchange: Exchange): void {
-  const type = exchange.req.headers['content-type'] ?? '';
-  if (!/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
-    throw new HttpError(
-      415,
-      `send the body as JSON with content-type: application/json (got ${type === '' ? 'no content-type' : JSON.stringify(type)})`,
-      { code: 'unsupported_media_type' },
-    );
-  }
 }
 
 function notFound(id: string, app?: string, model?: string): HttpError {
