@@ -42,6 +42,10 @@ const cases: [string[], RegExp][] = [
   [['router', '--wait', 'soon'], /option '--wait <ms>' argument 'soon' is invalid/],
   [['serve', '--bogus'], /unknown option '--bogus'/],
   [
+    ['worker', '--advertise', 'http://worker-1'],
+    /option '--advertise <host>' argument 'http:\/\/worker-1' is invalid\. expected a host name or IP address/,
+  ],
+  [
     ['serve', '--store', 'postgres'],
     /option '--store <kind>' argument 'postgres' is invalid\. Allowed choices are memory, sqlite/,
   ],

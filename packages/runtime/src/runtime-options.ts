@@ -48,6 +48,11 @@ export interface RuntimeOptions {
   natsPrefix?: string;
   /** Where the tcp transport listens. Default 127.0.0.1. */
   host?: string;
+  /**
+   * The host other processes reach this instance at, published in discovery. Default: the
+   * listening host; for 0.0.0.0 or ::, this machine's first external IPv4 address.
+   */
+  advertise?: string;
   /** TCP port; 0 (default) picks a free one. */
   port?: number;
   /** Shared secret every peer must present in its handshake. Default `$ANDON_TOKEN`. */
@@ -114,7 +119,15 @@ export function pickTransport(options: RuntimeOptions): Transport {
     ) {
       throw new TypeError('Runtime.start: options.host must be a non-empty string');
     }
-    return new TcpTransport(options.host ?? '127.0.0.1', port);
+    if (
+      options.advertise !== undefined &&
+      (typeof options.advertise !== 'string' || !/^[^\s/]+$/.test(options.advertise))
+    ) {
+      throw new TypeError(
+        'Runtime.start: options.advertise must be a host name or IP address, without a port',
+      );
+    }
+    return new TcpTransport(options.host ?? '127.0.0.1', port, options.advertise);
   }
   if (choice === 'memory') return new MemoryTransport();
   // 'nats' is built in Runtime.start once its connection is open.

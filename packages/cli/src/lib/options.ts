@@ -11,6 +11,8 @@ export interface ConnectOptions {
   nats?: string;
   /** Address a serving tier's TCP transport listens on; the runtime's default when absent. */
   host?: string;
+  /** The host other tiers reach this one at, when it is not `host` (0.0.0.0, NAT). */
+  advertise?: string;
 }
 
 /**
@@ -24,6 +26,11 @@ export function addConnectOptions(command: Command, namespace = 'demo'): Command
       'directory shared by the tiers for file discovery (default: $ANDON_DISCOVERY_DIR or <tmp>/andon-discovery)',
     )
     .option('--namespace <name>', 'namespace of the endpoints', parseName, namespace)
+    .option(
+      '--advertise <host>',
+      "the host other tiers reach this one at, published in discovery (default: --host; for 0.0.0.0, this machine's first external IPv4 address)",
+      parseHost,
+    )
     .addOption(
       new Option(
         '--nats <url>',
@@ -47,6 +54,7 @@ export function runtimeOptions(options: ConnectOptions): RuntimeOptions {
     transport: 'tcp',
     discovery: 'file',
     ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.advertise === undefined ? {} : { advertise: options.advertise }),
     ...(options.discoveryDir === undefined ? {} : { discoveryDir: options.discoveryDir }),
   };
 }
@@ -135,4 +143,15 @@ export function parseDuration(value: string): number {
   }
   const unit = (match[2] ?? 'ms') as keyof typeof UNIT_MS;
   return Math.round(Number(match[1]) * UNIT_MS[unit]);
+}
+
+/**
+ * Says so on stderr when a tier listens beyond loopback: whoever reaches `host` can call
+ * it (or read its metrics), which on 127.0.0.1 only this machine can.
+ */
+export function warnBeyondLoopback(prefix: string, host: string | undefined, what: string): void {
+  if (host === undefined || /^(localhost|::1|\[::1\]|127(\.\d{1,3}){3})$/.test(host)) return;
+  process.stderr.write(
+    `${prefix}warning: ${what} listens on ${host}, beyond this machine: any host that reaches it can use it\n`,
+  );
 }

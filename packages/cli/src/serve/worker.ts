@@ -1,7 +1,7 @@
 import { Runtime } from '@andon/runtime';
 import { engineHandler, ServerMetrics, SimulatedEngine } from '@andon/server';
 import { TierLife } from '../lib/lifecycle.js';
-import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
+import { type ConnectOptions, runtimeOptions, warnBeyondLoopback } from '../lib/options.js';
 import { commandPrefix, say } from '../lib/output.js';
 import { ENGINE, generateEndpoint, readyLine } from './endpoints.js';
 import { type EngineFlags, engineOptions, withSeed } from './engine-options.js';
@@ -34,6 +34,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   let metricsEndpoint: MetricsEndpoint | undefined;
   return life.run(
     async () => {
+      warnBeyondLoopback(PREFIX, options.host, 'the worker');
       rt = await Runtime.start(runtimeOptions(options));
       if (options.metricsPort !== undefined) {
         metricsEndpoint = await serveMetrics(metrics, options.host, options.metricsPort);

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { Disconnected } from '../errors.js';
+import { advertisedHost } from './advertise.js';
 import type { ByteChannel, Transport } from './transport.js';
 
 /** TCP sockets: the embedded default, no server to install. */
@@ -7,9 +8,14 @@ export class TcpTransport implements Transport {
   readonly name = 'tcp';
   #server: net.Server | undefined;
 
+  /**
+   * `advertise` is the host others reach this listener at, when it differs from `host`
+   * (see {@link advertisedHost}).
+   */
   constructor(
     private readonly host = '127.0.0.1',
     private readonly port = 0,
+    private readonly advertise?: string,
   ) {}
 
   listen(onChannel: (channel: ByteChannel) => void): Promise<string> {
@@ -22,8 +28,17 @@ export class TcpTransport implements Transport {
       server.listen(this.port, this.host, () => {
         server.off('error', reject);
         const address = server.address() as net.AddressInfo;
-        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        resolve(`${host}:${address.port}`);
+        let host: string;
+        try {
+          host = advertisedHost(address.address, this.advertise);
+        } catch (error) {
+          server.close();
+          reject(error);
+          return;
+        }
+        resolve(
+          `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${address.port}`,
+        );
       });
     });
   }
