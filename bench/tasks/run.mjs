@@ -1,0 +1,243 @@
+// @andon/tasks under load, each figure side by side with a baseline in the same run.
+// Prints one JSON document on stdout (progress on stderr).
+//
+//   npm run bench:tasks          (builds first)   or   node bench/tasks/run.mjs
+//
+// 1. Fan-out: one task emitting ANDON_BENCH_RATE events/s to ANDON_BENCH_WATCHERS SSE
+//    watchers for ANDON_BENCH_SECONDS: events delivered/s, delivery latency p50/p99, server
+//    RSS per watcher; against a bare node:http SSE broadcaster (no store, no tasks).
+// 2. Cancel reaches ANDON_BENCH_CANCEL_WATCHERS watchers: from POST …/cancel to the last
+//    watcher's `cancelled` event, p50/p99 over ANDON_BENCH_CANCEL_TRIALS; same baseline.
+// 3. Tiny tasks through create → run → complete with the SQLite and memory stores, and the
+//    same handler called directly: tasks/s and the coordinator's overhead per task.
+//
+// Processes: the server under test (andon-server.mjs or raw-server.mjs) and the watchers
+// (watchers.mjs) are children on 127.0.0.1, killed at the end, also on failure.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { percentile } from '../nats/lib/stats.mjs';
+import { nowUs } from './sse-client.mjs';
+import { measureThroughput } from './throughput.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+function env(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a number >= 0`);
+  return value;
+}
+
+const settings = {
+  watchers: env('ANDON_BENCH_WATCHERS', 1000),
+  rate: env('ANDON_BENCH_RATE', 1000),
+  seconds: env('ANDON_BENCH_SECONDS', 10),
+  cancelWatchers: env('ANDON_BENCH_CANCEL_WATCHERS', 100),
+  cancelTrials: env('ANDON_BENCH_CANCEL_TRIALS', 30),
+  tinyTasks: env('ANDON_BENCH_TINY_TASKS', 20_000),
+  tinyConcurrency: env('ANDON_BENCH_TINY_CONCURRENCY', 16),
+  tinyRuns: env('ANDON_BENCH_TINY_RUNS', 3),
+};
+
+const children = new Set();
+const note = (text) => process.stderr.write(`bench:tasks: ${text}\n`);
+
+/** A forked child with a request/answer helper over IPC. */
+function child(file) {
+  const proc = fork(join(file), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children.add(proc);
+  const waiters = [];
+  // Messages no one waits for yet (a child may answer before we ask).
+  const early = [];
+  proc.on('message', (message) => {
+    const index = waiters.findIndex((w) => w.type === message.type);
+    if (index !== -1) waiters.splice(index, 1)[0].resolve(message);
+    else early.push(message);
+  });
+  proc.on('exit', (code) => {
+    children.delete(proc);
+    for (const w of waiters.splice(0))
+      w.reject(new Error(`${file} exited (${code}) while waiting for ${w.type}`));
+  });
+  const next = (type, ms = 60_000) =>
+    new Promise((resolve, reject) => {
+      const index = early.findIndex((m) => m.type === type);
+      if (index !== -1) {
+        resolve(early.splice(index, 1)[0]);
+        return;
+      }
+      const timer = setTimeout(() => reject(new Error(`${file}: no ${type} within ${ms} ms`)), ms);
+      waiters.push({
+        type,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject,
+      });
+    });
+  return { proc, next, send: (message) => proc.send(message) };
+}
+
+function join(file) {
+  return `${here}${file}`;
+}
+
+async function post(url, body) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body ?? {}),
+  });
+  return response.json();
+}
+
+function histogramPercentile(histogram, p) {
+  const total = histogram.reduce((a, b) => a + b, 0);
+  const rank = Math.ceil((p / 100) * total);
+  let seen = 0;
+  for (let i = 0; i < histogram.length; i++) {
+    seen += histogram[i];
+    if (seen >= rank) return (i + 1) * 10; // bucket upper bound, µs
+  }
+  return Number.NaN;
+}
+
+async function fanOut(kind) {
+  const server = child(kind === 'andon' ? 'andon-server.mjs' : 'raw-server.mjs');
+  const watchers = child('watchers.mjs');
+  try {
+    const { url } = await server.next('ready');
+    await watchers.next('ready');
+    server.send({ type: 'rss' });
+    const before = (await server.next('rss')).rss;
+    let eventsUrl = `${url}/events`;
+    if (kind === 'andon') {
+      const task = await post(`${url}/v1/tasks/bench/Tick`, {});
+      eventsUrl = `${url}/v1/tasks/bench/Tick/${task.id}/events`;
+    }
+    watchers.send({ type: 'connect', url: eventsUrl, count: settings.watchers });
+    // The raw broadcaster greets each watcher with one event; andon's task has none until
+    // it starts, so its watchers count their first progress as "connected" after go.
+    if (kind === 'raw') await watchers.next('connected', 120_000);
+    server.send({ type: 'rss' });
+    const after = (await server.next('rss')).rss;
+    const t0 = performance.now();
+    server.send({ type: 'go', rate: settings.rate, seconds: settings.seconds });
+    if (kind === 'andon') await watchers.next('connected', 120_000);
+    // Let the emission run its course, then wait for the stragglers (at most 10 s more).
+    await new Promise((resolve) => setTimeout(resolve, settings.seconds * 1000));
+    const elapsed = (performance.now() - t0) / 1000;
+    const expected = settings.rate * settings.seconds * settings.watchers;
+    const drainUntil = performance.now() + 10_000;
+    let report;
+    for (;;) {
+      watchers.send({ type: 'report' });
+      report = await watchers.next('report');
+      // Each watcher's first event told us it was connected, and is not counted.
+      if (report.events >= expected - settings.watchers || performance.now() > drainUntil) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return {
+      eventsDelivered: report.events,
+      deliveredFraction: Math.round((report.events / expected) * 1000) / 1000,
+      eventsDeliveredPerSec: Math.round(report.events / elapsed),
+      latencyP50Us: histogramPercentile(report.histogram, 50),
+      latencyP99Us: histogramPercentile(report.histogram, 99),
+      rssPerWatcherKiB: Math.round((after - before) / settings.watchers / 1024),
+    };
+  } finally {
+    server.send({ type: 'exit' });
+    watchers.send({ type: 'exit' });
+  }
+}
+
+async function cancelFanOut(kind) {
+  const server = child(kind === 'andon' ? 'andon-server.mjs' : 'raw-server.mjs');
+  const watchers = child('watchers.mjs');
+  const latenciesMs = [];
+  try {
+    const { url } = await server.next('ready');
+    await watchers.next('ready');
+    for (let trial = 0; trial < settings.cancelTrials; trial++) {
+      let eventsUrl = `${url}/events`;
+      let cancelUrl = `${url}/cancel`;
+      if (kind === 'andon') {
+        const task = await post(`${url}/v1/tasks/bench/Gate`, {});
+        eventsUrl = `${url}/v1/tasks/bench/Gate/${task.id}/events`;
+        cancelUrl = `${url}/v1/tasks/bench/Gate/${task.id}/cancel`;
+      }
+      watchers.send({ type: 'connect', url: eventsUrl, count: settings.cancelWatchers });
+      await watchers.next('connected');
+      const t0 = nowUs();
+      await post(cancelUrl);
+      let report;
+      do {
+        watchers.send({ type: 'report' });
+        report = await watchers.next('report');
+      } while (report.cancelledAt.length < settings.cancelWatchers);
+      latenciesMs.push((Math.max(...report.cancelledAt) - t0) / 1000);
+      watchers.send({ type: 'close' });
+      await watchers.next('closed');
+    }
+    const r = (x) => Math.round(x * 100) / 100;
+    return {
+      trials: latenciesMs.length,
+      lastWatcherP50Ms: r(percentile(latenciesMs, 50)),
+      lastWatcherP99Ms: r(percentile(latenciesMs, 99)),
+    };
+  } finally {
+    server.send({ type: 'exit' });
+    watchers.send({ type: 'exit' });
+  }
+}
+
+function killChildren() {
+  for (const proc of children) proc.kill('SIGKILL');
+}
+process.on('exit', killChildren);
+
+try {
+  note('tiny tasks: create → run → complete');
+  const tiny = await measureThroughput({
+    count: settings.tinyTasks,
+    concurrency: settings.tinyConcurrency,
+    runs: settings.tinyRuns,
+  });
+  const median = (values) => percentile(values, 50);
+  const tps = {
+    sqlite: median(tiny.sqlite),
+    memory: median(tiny.memory),
+    direct: median(tiny.direct),
+  };
+  const overheadUs = (rate) => Math.round((1e6 / rate - 1e6 / tps.direct) * 10) / 10;
+  note(`fan-out: ${settings.watchers} watchers, ${settings.rate} events/s, ${settings.seconds} s`);
+  const fan = { andon: await fanOut('andon'), raw: await fanOut('raw') };
+  note(`cancel to ${settings.cancelWatchers} watchers, ${settings.cancelTrials} trials`);
+  const cancel = { andon: await cancelFanOut('andon'), raw: await cancelFanOut('raw') };
+  const result = {
+    bench: 'tasks',
+    settings,
+    fanOut: {
+      ...fan,
+      deliveredVsRaw:
+        Math.round((fan.andon.eventsDeliveredPerSec / fan.raw.eventsDeliveredPerSec) * 100) / 100,
+    },
+    cancelToWatchers: { ...cancel, targetP99Ms: 20 },
+    tinyTasks: {
+      tasksPerSec: {
+        sqlite: Math.round(tps.sqlite),
+        memory: Math.round(tps.memory),
+        direct: Math.round(tps.direct),
+      },
+      runs: Object.fromEntries(
+        Object.entries(tiny).map(([name, values]) => [name, values.map(Math.round)]),
+      ),
+      overheadPerTaskUs: { sqlite: overheadUs(tps.sqlite), memory: overheadUs(tps.memory) },
+    },
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  killChildren();
+}

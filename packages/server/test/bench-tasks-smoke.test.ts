@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// Keeps bench/tasks/run.mjs working: a tiny run must print its JSON document with every
+// figure present and every watcher served. No timing targets here: those are the full
+// benchmark's business on a quiet machine, not this test's on a loaded one.
+
+const script = fileURLToPath(new URL('../../../bench/tasks/run.mjs', import.meta.url));
+
+function runBench(env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [script], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      stdout += text;
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+    });
+    const timer = setTimeout(() => child.kill('SIGTERM'), 80_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('bench/tasks/run.mjs', () => {
+  it(
+    'prints fan-out, cancel and tiny-task figures for andon and its baselines',
+    { timeout: 90_000 },
+    async () => {
+      const { code, stdout, stderr } = await runBench({
+        ANDON_BENCH_WATCHERS: '20',
+        ANDON_BENCH_RATE: '200',
+        ANDON_BENCH_SECONDS: '1',
+        ANDON_BENCH_CANCEL_WATCHERS: '10',
+        ANDON_BENCH_CANCEL_TRIALS: '2',
+        ANDON_BENCH_TINY_TASKS: '200',
+        ANDON_BENCH_TINY_RUNS: '1',
+      });
+      expect(code, stderr).toBe(0);
+      const result = JSON.parse(stdout);
+      expect(result.bench).toBe('tasks');
+      for (const side of ['andon', 'raw'] as const) {
+        const fan = result.fanOut[side];
+        expect(fan.eventsDelivered, side).toBeGreaterThan(0);
+        expect(fan.latencyP50Us).toBeGreaterThan(0);
+        expect(fan.latencyP99Us).toBeGreaterThanOrEqual(fan.latencyP50Us);
+        // Every cancel reached every watcher, or the trial would not have ended.
+        expect(result.cancelToWatchers[side].trials).toBe(2);
+        expect(result.cancelToWatchers[side].lastWatcherP99Ms).toBeGreaterThan(0);
+      }
+      // Nothing is dropped in a fan-out this small: each watcher gets every event.
+      expect(result.fanOut.andon.deliveredFraction).toBeGreaterThan(0.95);
+      for (const store of ['sqlite', 'memory', 'direct'] as const) {
+        expect(result.tinyTasks.tasksPerSec[store], store).toBeGreaterThan(0);
+      }
+      expect(result.tinyTasks.overheadPerTaskUs.memory).toBeGreaterThan(0);
+    },
+  );
+});
