@@ -116,6 +116,14 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: 'andon_engine_sequences_parked',
+      help: 'Sequences holding a slot without decoding: their readers fell behind (or paused)',
+      registers,
+      collect() {
+        this.set(sumOver((engine) => engine.stats().sequencesParked));
+      },
+    });
+    new Gauge({
       name: 'andon_engine_queue_length',
       help: 'Requests waiting for a slot',
       registers,

@@ -34,6 +34,13 @@ export interface SimulatedEngineOptions {
   naturalLength?: { min: number; max: number };
   /** Tier name carried by the errors this engine raises. Default `engine`. */
   tier?: string;
+  /**
+   * A sequence whose reader has not taken this many generated tokens is parked: no decode
+   * steps (its slot stays taken) until the reader takes them. This is what makes a paused
+   * client pause the generation: it stops reading, and at most this many tokens are decoded
+   * on its behalf. Default 32.
+   */
+  maxUnreadTokens?: number;
 }
 
 interface Sequence {
@@ -51,6 +58,8 @@ interface Sequence {
   generated: number;
   /** Tokens whose text is held back (a possible stop-string prefix), not yet counted in a chunk. */
   unsentTokens: number;
+  /** Waiting for its reader to take its unread tokens: no decode step is scheduled. */
+  parked: boolean;
   done: boolean;
 }
 
@@ -81,6 +90,7 @@ export class SimulatedEngine implements CompletionBackend {
   readonly prefillMsPerToken: number;
   readonly naturalLength: { readonly min: number; readonly max: number };
   readonly tier: string;
+  readonly maxUnreadTokens: number;
 
   readonly #active = new Set<Sequence>();
   // A Set keeps insertion order (FIFO) and removes a cancelled waiter in O(1).
@@ -92,6 +102,7 @@ export class SimulatedEngine implements CompletionBackend {
   #rejected = 0;
   #tokens = 0;
   #tokensAfterCancel = 0;
+  #parked = 0;
   #closed = false;
 
   constructor(options: SimulatedEngineOptions = {}) {
@@ -109,6 +120,7 @@ export class SimulatedEngine implements CompletionBackend {
     if (max < min) throw new RangeError('SimulatedEngine: naturalLength.max must be >= min');
     this.naturalLength = { min, max };
     this.tier = options.tier ?? 'engine';
+    this.maxUnreadTokens = positiveInteger(options.maxUnreadTokens ?? 32, 'maxUnreadTokens');
   }
 
   /**
@@ -152,12 +164,16 @@ export class SimulatedEngine implements CompletionBackend {
       naturalLength: min + Math.floor(random() * (max - min + 1)),
       text: new TextGenerator(random),
       matcher: new StopStringMatcher(request.stop),
-      channel: new OutputChannel(() => this.#abandon(sequence)),
+      channel: new OutputChannel(
+        () => this.#abandon(sequence),
+        () => this.#unpark(sequence),
+      ),
       registration: undefined,
       phase: 'queued',
       timer: undefined,
       generated: 0,
       unsentTokens: 0,
+      parked: false,
       done: false,
     };
     sequence.registration = context.onStop((reason) => this.#cancel(sequence, reason));
@@ -171,6 +187,7 @@ export class SimulatedEngine implements CompletionBackend {
     return {
       slots: this.slots,
       slotsBusy: this.#active.size,
+      sequencesParked: this.#parked,
       queueLength: this.#queue.size,
       maxQueue: this.maxQueue,
       sequencesStarted: this.#started,
@@ -239,6 +256,12 @@ export class SimulatedEngine implements CompletionBackend {
       this.#finish(sequence, sequence.matcher.flush(), 'stop');
       return;
     }
+    if (sequence.channel.unreadTokens >= this.maxUnreadTokens) {
+      // The reader fell behind (or paused): decoding on would only fill memory for nobody.
+      sequence.parked = true;
+      this.#parked++;
+      return;
+    }
     sequence.generated++;
     sequence.unsentTokens++;
     this.#tokens++;
@@ -290,6 +313,14 @@ export class SimulatedEngine implements CompletionBackend {
     });
   }
 
+  // The reader took its unread tokens: a parked sequence decodes again.
+  #unpark(sequence: Sequence): void {
+    if (!sequence.parked) return;
+    sequence.parked = false;
+    this.#parked--;
+    if (!sequence.done) this.#schedule(sequence);
+  }
+
   // The reader left the loop without stopping the context (in-process use).
   #abandon(sequence: Sequence): void {
     this.#cancel(sequence, {
@@ -302,6 +333,10 @@ export class SimulatedEngine implements CompletionBackend {
 
   #release(sequence: Sequence): void {
     sequence.done = true;
+    if (sequence.parked) {
+      sequence.parked = false;
+      this.#parked--;
+    }
     if (sequence.timer !== undefined) clearTimeout(sequence.timer);
     sequence.timer = undefined;
     sequence.registration?.[Symbol.dispose]();

@@ -8,10 +8,11 @@ interface Waiter {
 /**
  * The per-request output of the engine: a single-consumer async iterable of chunks.
  *
- * The engine never waits for its reader (a real engine decodes a batch at its own pace), and
- * the buffer never grows by item: tokens that arrive while the reader is busy are merged into
- * one pending chunk, as vLLM's output collector does. Memory per request is bounded by its
- * text (itself bounded by `max_tokens`).
+ * The buffer never grows by item: tokens that arrive while the reader is busy are merged into
+ * one pending chunk, as vLLM's output collector does. How many tokens may wait unread is the
+ * engine's business ({@link unreadTokens}, and `onTake` when the reader empties the buffer):
+ * it parks a sequence whose reader fell behind, so a reader that stops reading (a paused
+ * client) stops the decoding too, within a bound.
  */
 export class OutputChannel implements AsyncIterable<EngineChunk> {
   #pending: EngineChunk | undefined;
@@ -22,10 +23,20 @@ export class OutputChannel implements AsyncIterable<EngineChunk> {
   #waiter: Waiter | undefined;
   #iterated = false;
   readonly #onReturn: () => void;
+  readonly #onTake: () => void;
 
-  /** @param onReturn called when the reader leaves early (break, return, throw). */
-  constructor(onReturn: () => void) {
+  /**
+   * @param onReturn called when the reader leaves early (break, return, throw).
+   * @param onTake called after the reader took the pending text (the buffer is empty again).
+   */
+  constructor(onReturn: () => void, onTake: () => void = () => {}) {
     this.#onReturn = onReturn;
+    this.#onTake = onTake;
+  }
+
+  /** Tokens generated and pushed that the reader has not taken yet. */
+  get unreadTokens(): number {
+    return this.#pending?.tokens ?? 0;
   }
 
   /** Adds generated text; merged with text the reader has not taken yet. */
@@ -99,6 +110,7 @@ export class OutputChannel implements AsyncIterable<EngineChunk> {
     if (this.#pending) {
       const value = this.#pending;
       this.#pending = undefined;
+      this.#onTake();
       return Promise.resolve({ value, done: false });
     }
     if (this.#final) {

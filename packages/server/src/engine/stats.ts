@@ -9,6 +9,8 @@ export interface EngineStats {
   /** Slots (sequences decoded together). */
   readonly slots: number;
   readonly slotsBusy: number;
+  /** Sequences holding a slot but not decoding: their readers have not taken `maxUnreadTokens` tokens. */
+  readonly sequencesParked: number;
   readonly queueLength: number;
   readonly maxQueue: number;
   readonly sequencesStarted: number;
