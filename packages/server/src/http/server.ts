@@ -26,6 +26,7 @@ import {
 } from '../tasks/task-routes.js';
 import { preciseNow } from '../time.js';
 import { type CompletionDeps, serveCompletion } from './completions.js';
+import { dashboardRoutes, isDashboardPath } from './dashboard.js';
 import type { Exchange, ExchangeSummary } from './exchange.js';
 import { admitRequest } from './request-guard.js';
 import { requestIdOf } from './request-id.js';
@@ -162,6 +163,7 @@ export class OpenAIServer {
         },
       ],
       ['/metrics', { endpoint: '/metrics', method: 'GET', handle: (ex) => this.#metrics(ex) }],
+      ...dashboardRoutes(),
     ]);
     this.#server = createServer({ noDelay: true }, (req, res) => this.#accept(req, res));
   }
@@ -328,9 +330,10 @@ export class OpenAIServer {
   }
 
   // Sets the exchange's principal, or answers 401 and returns false. Probes stay open, so
-  // a load balancer needs no key.
+  // a load balancer needs no key; so does the dashboard page, which holds no data (its
+  // WebSocket asks for the key).
   #authenticated(exchange: Exchange, path: string): boolean {
-    if (path === '/live' || path === '/health') return true;
+    if (path === '/live' || path === '/health' || isDashboardPath(path)) return true;
     try {
       exchange.principal = authenticate(exchange.req, this.#apiKeys);
       return true;
