@@ -15,7 +15,19 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Free-form string headers carried to the handler's side. */
   headers?: Record<string, string>;
+  /**
+   * Items this call accepts ahead of its consumer (its credit window), instead of the
+   * runtime's `window`. A small one keeps a consumer that stops reading (a paused reader)
+   * from letting the callee run far ahead: it stops within this many items.
+   *
+   * @example
+   * const stream = await client.generate(request, { context, window: 8 });
+   */
+  window?: number;
 }
+
+// The protocol's ceiling on outstanding credit (docs/PROTOCOL.md, REQUEST `credit`).
+const MAX_WINDOW = 65_536;
 
 /** Options of {@link Client.waitForInstances}. */
 export interface WaitOptions {
@@ -185,15 +197,16 @@ export class Client<Req = unknown, Item = unknown> {
     pick: (instances: readonly Instance[]) => Instance | undefined,
     wanted?: string,
   ): Promise<ResponseStream<Item>> {
+    const window = callWindow(options, this.host.window);
     const context = callContext(options);
-    if (context.isStopped()) return new ResponseStream<Item>(context, this.host.window, undefined);
+    if (context.isStopped()) return new ResponseStream<Item>(context, window, undefined);
 
     try {
       if (this.#closed) throw new NoInstances(`the client of ${endpointPath(this.key)} is closed`);
       const { instance, connection } = await this.#connect(pick, wanted);
       const endpoint = endpointPath(this.key);
       const headers = options.headers;
-      const stream = new ResponseStream<Item>(context, this.host.window, (s) => {
+      const stream = new ResponseStream<Item>(context, window, (s) => {
         const remaining = context.remainingMs();
         const id = connection.open(
           s as ResponseStream<unknown>,
@@ -288,4 +301,15 @@ function callContext(options: CallOptions): Context {
   if (context.disposed)
     throw new TypeError('options.context is disposed: that request has already finished');
   return context.child(limits);
+}
+
+function callWindow(options: CallOptions, fallback: number): number {
+  const window = options?.window;
+  if (window === undefined) return fallback;
+  if (!Number.isSafeInteger(window) || window < 1 || window > MAX_WINDOW) {
+    throw new RangeError(
+      `options.window must be an integer from 1 to ${MAX_WINDOW}, got ${window}`,
+    );
+  }
+  return window;
 }

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Context } from '@andon/context';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '../src/client.js';
+import { Runtime } from '../src/runtime.js';
+import { until } from './support/until.js';
+
+// A per-call credit window: a consumer that stops reading holds the producer back within
+// that many items, whatever the runtime's own window.
+
+let dir: string;
+let rt: Runtime;
+let client: Client<unknown, number>;
+let produced = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'andon-call-window-'));
+  rt = await Runtime.start({ transport: 'tcp', discoveryDir: dir, window: 128 });
+  await rt
+    .namespace('w')
+    .component('server')
+    .endpoint('count')
+    .serve(async function* (_request, context) {
+      for (let i = 0; !context.isStopped(); i++) {
+        produced++;
+        yield i;
+      }
+    });
+  client = await rt.namespace('w').component('server').endpoint('count').client();
+  await client.waitForInstances();
+});
+
+afterAll(async () => {
+  client.close();
+  await rt.shutdown({ graceMs: 0 });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Reads `read` items, then stops reading; waits for the handler to have produced `reach`
+ * items, then resolves with how many it produced within a further 100 ms (absence of more
+ * can only be timed).
+ */
+async function producedWhenIdle(
+  window: number | undefined,
+  read: number,
+  reach: number,
+): Promise<number> {
+  produced = 0;
+  const context = new Context();
+  const stream = await client.generate(null, {
+    context,
+    ...(window === undefined ? {} : { window }),
+  });
+  for (let i = 0; i < read; i++) expect((await stream.next()).value).toBe(i);
+  await until(() => produced >= reach, 10_000, `the producer to reach ${reach} items`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const total = produced;
+  await stream.return();
+  context.dispose();
+  return total;
+}
+
+describe('Client.generate(request, { window })', () => {
+  it('holds the producer to the call window ahead of what was read', async () => {
+    // Credit comes back as the consumer reads, so the producer is `window` ahead of it.
+    expect(await producedWhenIdle(8, 20, 20)).toBeLessThanOrEqual(20 + 8);
+  });
+
+  it('uses the runtime window without one', async () => {
+    expect(await producedWhenIdle(undefined, 20, 128)).toBeLessThanOrEqual(20 + 128);
+  });
+
+  it('rejects a window outside 1..65536', async () => {
+    await expect(client.generate(null, { window: 0 })).rejects.toThrow(RangeError);
+    await expect(client.generate(null, { window: 70_000 })).rejects.toThrow(/window/);
+  });
+});
