@@ -64,8 +64,16 @@ export interface EngineChunk {
  *   .endpoint('generate').client();
  */
 export interface CompletionBackend {
-  generate(
-    request: EngineRequest,
-    options: { context: Context },
-  ): Promise<AsyncIterable<EngineChunk>>;
+  generate(request: EngineRequest, options: GenerateOptions): Promise<AsyncIterable<EngineChunk>>;
+}
+
+/** Options of one {@link CompletionBackend.generate} call. */
+export interface GenerateOptions {
+  /** The request's context: its stop or kill ends the work. */
+  context: Context;
+  /**
+   * Chunks the backend may produce ahead of the reader (the runtime client's per-call credit
+   * window). An in-process engine bounds its own buffer and ignores it.
+   */
+  window?: number;
 }

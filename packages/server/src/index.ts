@@ -21,6 +21,7 @@ export type {
   EngineRequest,
   EngineUsage,
   FinishReason,
+  GenerateOptions,
 } from './backend.js';
 export {
   createEmbeddedServer,

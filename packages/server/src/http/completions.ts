@@ -11,6 +11,7 @@ import {
 import { httpErrorFromBackend } from './backend-errors.js';
 import { readJsonBody } from './body.js';
 import type { Exchange, ExchangeSummary } from './exchange.js';
+import type { PausedStreams, PauseGate } from './paused-streams.js';
 import { pullChunks } from './pull-chunks.js';
 import { requireJson } from './request-guard.js';
 import { sendError, sendJson } from './respond.js';
@@ -22,9 +23,14 @@ export interface CompletionDeps {
   readonly limits: RequestLimits;
   readonly maxBodyBytes: number;
   readonly heartbeatMs: number;
+  /** Where streaming completions register, so that a pause request can reach them. */
+  readonly pausable?: PausedStreams;
   /** A chunk the backend produced after the request was cancelled (for metrics). */
   onLateChunk(chunk: EngineChunk): void;
 }
+
+// Items the runtime lets a worker send ahead of this front end, per call.
+const BACKEND_WINDOW = 8;
 
 // Thrown inside the handler when the request's context stopped: the caller reports it.
 class Interrupted extends Error {}
@@ -51,8 +57,14 @@ export async function serveCompletion(
     summary.model = request.engine.model;
     summary.stream = request.stream;
     const chunks = await startGeneration(request, exchange, deps);
-    if (request.stream) await streamAnswer(request, chunks, exchange, summary, deps.heartbeatMs);
-    else await sendWholeAnswer(request, chunks, exchange, summary);
+    if (request.stream) {
+      const gate = deps.pausable?.register(exchange.requestId, exchange.principal);
+      try {
+        await streamAnswer(request, chunks, exchange, summary, deps.heartbeatMs, gate);
+      } finally {
+        gate?.[Symbol.dispose]();
+      }
+    } else await sendWholeAnswer(request, chunks, exchange, summary);
   } catch (error) {
     const { context } = exchange;
     if (error instanceof Interrupted || context.isStopped()) {
@@ -81,7 +93,9 @@ async function startGeneration(
   const { context } = exchange;
   if (context.isStopped()) throw new Interrupted();
   try {
-    const source = await deps.backend.generate(request.engine, { context });
+    // A small credit window (through the runtime): a paused stream holds the worker back
+    // within a few items instead of the runtime's default window.
+    const source = await deps.backend.generate(request.engine, { context, window: BACKEND_WINDOW });
     return pullChunks(source, context, deps.onLateChunk);
   } catch (error) {
     if (context.isStopped()) throw new Interrupted();
@@ -95,6 +109,7 @@ async function streamAnswer(
   exchange: Exchange,
   summary: ExchangeSummary,
   heartbeatMs: number,
+  gate: PauseGate | undefined,
 ): Promise<void> {
   const { res, context } = exchange;
   const sse = new SseWriter(res, heartbeatMs);
@@ -108,6 +123,8 @@ async function streamAnswer(
     // The loop runs to the backend's own end (not `break` at the final chunk): through the
     // runtime, leaving early would read as a cancel.
     for await (const chunk of chunks) {
+      // Paused: hold this chunk and pull no more (heartbeats go on; a stop ends the wait).
+      await gate?.whilePaused(context);
       if (chunk.text.length > 0) await sse.send(responses.chunk(chunk.text, null));
       if (chunk.finishReason !== undefined) final = chunk;
     }

@@ -28,6 +28,8 @@ import { preciseNow } from '../time.js';
 import { type CompletionDeps, serveCompletion } from './completions.js';
 import { dashboardRoutes, isDashboardPath } from './dashboard.js';
 import type { Exchange, ExchangeSummary } from './exchange.js';
+import { matchPauseRoute } from './pause-routes.js';
+import { PausedStreams } from './paused-streams.js';
 import { admitRequest } from './request-guard.js';
 import { requestIdOf } from './request-id.js';
 import { sendError, sendJson } from './respond.js';
@@ -73,13 +75,18 @@ export interface OpenAIServerOptions {
 type Route =
   | { endpoint: string; method: 'POST'; completion: CompletionKind }
   | { endpoint: string; method: 'GET' | 'POST'; task: TaskRoute }
-  | { endpoint: string; method: 'GET'; handle: (exchange: Exchange) => Promise<void> | void };
+  | {
+      endpoint: string;
+      method: 'GET' | 'POST';
+      handle: (exchange: Exchange) => Promise<void> | void;
+    };
 
 const FRONTEND_ORIGIN = 'http-frontend';
 
 /**
  * An OpenAI-compatible HTTP front end: `POST /v1/chat/completions` and `POST /v1/completions`
- * (streaming as SSE or not), `GET /v1/models`, `GET /health`, `GET /live`, `GET /metrics`.
+ * (streaming as SSE or not), `GET /v1/models`, `GET /health`, `GET /live`, `GET /metrics`, and
+ * `POST /v1/requests/{request_id}/pause` / `…/resume` for a streaming completion (docs/PAUSE.md).
  *
  * Each request runs under a {@link Context} whose id is the request id (`x-request-id`,
  * honoured and always echoed). A client that goes away before its response is complete
@@ -106,6 +113,8 @@ export class OpenAIServer {
   readonly #shutdownGraceMs: number;
   readonly #routes: ReadonlyMap<string, Route>;
   readonly #exchanges = new Map<Exchange, Promise<void>>();
+  // Streaming completions by request id, for POST /v1/requests/{id}/pause and /resume.
+  readonly #pausable = new PausedStreams();
   readonly #startedAt = Math.floor(Date.now() / 1000);
   #url: string | undefined;
   #closing: Promise<void> | undefined;
@@ -134,6 +143,7 @@ export class OpenAIServer {
       },
       maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
       heartbeatMs: options.heartbeatMs ?? 15_000,
+      pausable: this.#pausable,
       onLateChunk: (chunk) =>
         this.metrics.tokensAfterCancel.inc({ tier: 'frontend' }, chunk.tokens),
     };
@@ -253,7 +263,8 @@ export class OpenAIServer {
     const { req, res } = exchange;
     const started = performance.now();
     const path = (req.url ?? '/').split('?', 1)[0]!;
-    const route = this.#routes.get(path) ?? this.#taskRoute(path);
+    const route =
+      this.#routes.get(path) ?? this.#taskRoute(path) ?? matchPauseRoute(path, this.#pausable);
     const endpoint = route?.endpoint ?? 'unmatched';
     this.metrics.inFlight.inc({ endpoint });
     let summary: ExchangeSummary = {};
