@@ -65,6 +65,14 @@ export class SseWriter {
     return this.#write(`${idLine}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
+  /**
+   * Sends one event already formatted as SSE text (ending in a blank line): for the same
+   * event going to many watchers, formatted once.
+   */
+  frame(text: string): Promise<void> {
+    return this.#write(text);
+  }
+
   /** Tells an EventSource how long to wait before it reconnects. */
   retry(ms: number): Promise<void> {
     return this.#write(`retry: ${Math.round(ms)}\n\n`);

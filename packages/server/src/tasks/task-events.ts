@@ -1,9 +1,27 @@
-import { type TaskManager, type TaskRecord, WatcherLaggedError } from '@andon/tasks';
+import {
+  type TaskEvent,
+  type TaskManager,
+  type TaskRecord,
+  WatcherLaggedError,
+} from '@andon/tasks';
 import type { Exchange } from '../http/exchange.js';
 import { SseWriter } from '../http/sse.js';
 
 // How long an EventSource waits before it reconnects (after a `lagged` drop, or a network blip).
 const RECONNECT_MS = 1_000;
+
+// A live event reaches every watcher as the same object: format it once, not per watcher
+// (a thousand watchers would stringify it a thousand times).
+const frames = new WeakMap<TaskEvent, string>();
+
+function frameOf(event: TaskEvent): string {
+  let frame = frames.get(event);
+  if (frame === undefined) {
+    frame = `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`;
+    frames.set(event, frame);
+  }
+  return frame;
+}
 
 /**
  * Streams a task's events as SSE: `id: <seq>`, `event: <type>`, `data: <json>`; stored
@@ -26,9 +44,7 @@ export async function streamTaskEvents(
   try {
     sse.open();
     await sse.retry(RECONNECT_MS);
-    for await (const event of watch) {
-      await sse.event(event.type, event.data, String(event.seq));
-    }
+    for await (const event of watch) await sse.frame(frameOf(event));
   } catch (error) {
     if (!(error instanceof WatcherLaggedError)) throw error;
     await sse.event('lagged', { message: error.message, resume_after: error.resumeAfter });
