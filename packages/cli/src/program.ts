@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerChat } from './commands/chat.js';
 import { registerDemo } from './commands/demo.js';
 import { registerFrontend } from './commands/frontend.js';
 import { registerRouter } from './commands/router.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerRouter(program);
   registerTask(program);
+  registerChat(program);
   registerDemo(program);
   return program;
 }
