@@ -21,8 +21,11 @@ let go;
 const started = new Promise((resolve) => {
   go = resolve;
 });
-// Emits `rate` events a second for `seconds`, in 10 ms batches, each stamped with its time.
+// Once told to go, emits `rate` events a second for `seconds`, in 10 ms batches, each
+// stamped with its time.
 tasks.define('bench', 'Tick', async (_input, ctx, task) => {
+  // A first event, so each watcher can tell it is connected before the clock starts.
+  await task.emit('progress', { ready: true });
   const { rate, seconds } = await started;
   const perBatch = Math.max(1, Math.round(rate / 100));
   const batches = Math.round((seconds * rate) / perBatch);

@@ -45,7 +45,11 @@ const note = (text) => process.stderr.write(`bench:tasks: ${text}\n`);
 
 /** A forked child with a request/answer helper over IPC. */
 function child(file) {
-  const proc = fork(join(file), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // ANDON_BENCH_PROFILE=DIR writes a CPU profile of every child into DIR.
+  const profile = process.env.ANDON_BENCH_PROFILE;
+  const execArgv = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const proc = fork(join(file), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
   children.add(proc);
   const waiters = [];
   // Messages no one waits for yet (a child may answer before we ask).
@@ -77,7 +81,14 @@ function child(file) {
         reject,
       });
     });
-  return { proc, next, send: (message) => proc.send(message) };
+  // Asks the child to exit and waits for it (so a profile gets written), at most 10 s.
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.send({ type: 'exit' });
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    proc.kill('SIGKILL');
+  };
+  return { proc, next, stop, send: (message) => proc.send(message) };
 }
 
 function join(file) {
@@ -117,15 +128,14 @@ async function fanOut(kind) {
       const task = await post(`${url}/v1/tasks/bench/Tick`, {});
       eventsUrl = `${url}/v1/tasks/bench/Tick/${task.id}/events`;
     }
+    // Both servers greet each watcher with one event first: every watcher is connected
+    // (and past its replay) before the clock starts.
     watchers.send({ type: 'connect', url: eventsUrl, count: settings.watchers });
-    // The raw broadcaster greets each watcher with one event; andon's task has none until
-    // it starts, so its watchers count their first progress as "connected" after go.
-    if (kind === 'raw') await watchers.next('connected', 120_000);
+    await watchers.next('connected', 120_000);
     server.send({ type: 'rss' });
     const after = (await server.next('rss')).rss;
     const t0 = performance.now();
     server.send({ type: 'go', rate: settings.rate, seconds: settings.seconds });
-    if (kind === 'andon') await watchers.next('connected', 120_000);
     // Let the emission run its course, then wait for the stragglers (at most 10 s more).
     await new Promise((resolve) => setTimeout(resolve, settings.seconds * 1000));
     const elapsed = (performance.now() - t0) / 1000;
@@ -148,8 +158,7 @@ async function fanOut(kind) {
       rssPerWatcherKiB: Math.round((after - before) / settings.watchers / 1024),
     };
   } finally {
-    server.send({ type: 'exit' });
-    watchers.send({ type: 'exit' });
+    await Promise.all([server.stop(), watchers.stop()]);
   }
 }
 
@@ -188,8 +197,7 @@ async function cancelFanOut(kind) {
       lastWatcherP99Ms: r(percentile(latenciesMs, 99)),
     };
   } finally {
-    server.send({ type: 'exit' });
-    watchers.send({ type: 'exit' });
+    await Promise.all([server.stop(), watchers.stop()]);
   }
 }
 
