@@ -48,9 +48,10 @@ export async function startEmbedded(engine: SimulatedEngineOptions): Promise<Cha
   return { baseURL: `${url}/v1`, embedded: true, close: () => app.close() };
 }
 
+/** A logger for a server that must say nothing. */
 // The embedded server's request log would scribble over the answer on the terminal; pino is
 // not a dependency here (see lib/json-log.ts), so this is the pino-shaped logger that says nothing.
-function silentLogger(): NonNullable<OpenAIServerOptions['logger']> {
+export function silentLogger(): NonNullable<OpenAIServerOptions['logger']> {
   const nothing = () => {};
   const logger: Record<string, unknown> = {
     level: 'silent',
