@@ -28,7 +28,10 @@ beforeAll(async () => {
         yield i;
       }
     });
-  client = await rt.namespace('w').component('server').endpoint('count').client();
+  client = (await rt.namespace('w').component('server').endpoint('count').client()) as Client<
+    unknown,
+    number
+  >;
   await client.waitForInstances();
 });
 
