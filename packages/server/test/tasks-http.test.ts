@@ -241,6 +241,15 @@ describe('tasks over HTTP', () => {
     expect((await fetch(`${app.url}/v1/tasks?status=sleeping`)).status).toBe(400);
   });
 
+  it('a manager that is shutting down answers 503 with Retry-After', async () => {
+    const app = await start();
+    await app.tasks.shutdown({ graceMs: 0 });
+    const refused = await post(`${app.url}/v1/tasks/demo/Count`, { n: 1 });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.body.error.message).toMatch(/shutting down and takes no new tasks/);
+  });
+
   it('a full queue gets 429 with Retry-After', async () => {
     const app = await start();
     await create(app, 'test/Gate', null); // runs (one slot)
