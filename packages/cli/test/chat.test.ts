@@ -165,6 +165,18 @@ describe('andon chat in a terminal', () => {
   });
 });
 
+describe('examples/chat/keyboard-stream.mjs', () => {
+  it('s stops the stream and the engine counts the cancellation', async () => {
+    const example = new URL('../../../examples/chat/keyboard-stream.mjs', import.meta.url).pathname;
+    const term = new Terminal([], [process.execPath, example]);
+    cleanups.push(() => term.close());
+    await term.until((s) => /press s to stop\)\n\S/.test(s), 'the answer to stream');
+    term.keys('s');
+    await term.until((s) => s.includes('[stopped: {"disconnect":1} on the engine]'), 'the stop');
+    expect(await term.exitCode()).toBe(0);
+  });
+});
+
 describe('andon chat without a terminal', () => {
   it('streams plain text to a pipe and exits 0 at the end', async () => {
     const app = await server(2);

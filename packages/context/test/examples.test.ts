@@ -72,6 +72,18 @@ describe('examples/context', () => {
     expect(out).toContain('main: worker exited with code 0');
   });
 
+  it('thread-stop: a worker thread wakes the main thread out of an hour-long await', async () => {
+    const out = await runToEnd('thread-stop.mjs');
+    expect(out).toMatch(/main: woken by "stopped from a worker thread" [\d.]+ ms after the stop/);
+  });
+
+  it('task-group: a cancel from another task and a timeout both end the group cleaned up', async () => {
+    const out = await runToEnd('task-group.mjs');
+    expect(out.match(/cleaned up \(parent\)/g)).toHaveLength(6);
+    expect(out).toContain('group ended: 0 running');
+    expect(out).toContain('group ended: deadline, 0 running');
+  });
+
   it('timeout: the deadline cuts the slow call off', async () => {
     const out = await runToEnd('timeout.mjs');
     expect(out).toContain('sub-call budget: capped at the request deadline');

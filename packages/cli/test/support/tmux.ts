@@ -22,9 +22,9 @@ const EXIT_LINE = /^EXIT=(\d+)$/m;
 export class Terminal {
   readonly #socket = `andon-test-${randomUUID().slice(0, 8)}`;
 
-  /** Starts `andon ARGS` in a new terminal; when it ends the pane shows `EXIT=<code>`. */
-  constructor(args: readonly string[]) {
-    const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`);
+  /** Starts `andon ARGS` (or `command ARGS`) in a new terminal; when it ends the pane shows `EXIT=<code>`. */
+  constructor(args: readonly string[], command: readonly string[] = [process.execPath, BIN]) {
+    const quoted = [...command, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`);
     // The shell stays after the command, so its exit code stays on the screen.
     const script = `${quoted.join(' ')}; code=$?; echo; echo "EXIT=$code"; exec sleep 600`;
     const started = this.#tmux('new-session', '-d', '-x', '120', '-y', '30', script);
