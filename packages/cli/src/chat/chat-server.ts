@@ -1,8 +1,5 @@
-import {
-  createEmbeddedServer,
-  type OpenAIServerOptions,
-  type SimulatedEngineOptions,
-} from '@andon/server';
+import { createEmbeddedServer, type SimulatedEngineOptions } from '@andon/server';
+import { silentLogger } from '../lib/log.js';
 
 /** The server `andon chat` talks to: its `/v1` base URL, and how to let it go. */
 export interface ChatServer {
@@ -48,21 +45,5 @@ export async function startEmbedded(engine: SimulatedEngineOptions): Promise<Cha
   return { baseURL: `${url}/v1`, embedded: true, close: () => app.close() };
 }
 
-/** A logger for a server that must say nothing. */
-// The embedded server's request log would scribble over the answer on the terminal; pino is
-// not a dependency here (see lib/json-log.ts), so this is the pino-shaped logger that says nothing.
-export function silentLogger(): NonNullable<OpenAIServerOptions['logger']> {
-  const nothing = () => {};
-  const logger: Record<string, unknown> = {
-    level: 'silent',
-    trace: nothing,
-    debug: nothing,
-    info: nothing,
-    warn: nothing,
-    error: nothing,
-    fatal: nothing,
-    isLevelEnabled: () => false,
-  };
-  logger.child = () => logger;
-  return logger as unknown as NonNullable<OpenAIServerOptions['logger']>;
-}
+// The embedded server's request log would scribble over the answer on the terminal.
+export { silentLogger } from '../lib/log.js';

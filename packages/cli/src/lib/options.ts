@@ -1,5 +1,6 @@
 import { checkName, type RuntimeOptions } from '@andon/runtime';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { createLogger } from './log.js';
 
 /** The options every tier takes to find the others. */
 export interface ConnectOptions {
@@ -47,10 +48,13 @@ export function addConnectOptions(command: Command, namespace = 'demo'): Command
  * URL; the runtime keeps them out of its logs).
  */
 export function runtimeOptions(options: ConnectOptions): RuntimeOptions {
+  // The runtime's own logs: quieter by default than a front end's request log.
+  const logger = createLogger('andon-runtime', 'warn');
   if (options.nats !== undefined) {
-    return { transport: 'nats', discovery: 'nats', natsUrl: options.nats };
+    return { transport: 'nats', discovery: 'nats', natsUrl: options.nats, logger };
   }
   return {
+    logger,
     transport: 'tcp',
     discovery: 'file',
     ...(options.host === undefined ? {} : { host: options.host }),

@@ -1,4 +1,5 @@
 import { Option } from 'commander';
+import { LOG_FORMATS } from './log.js';
 import { parseHost, parseMs, parsePort } from './options.js';
 
 // Option factories shared by the serving commands (worker, router, frontend, serve).
@@ -18,3 +19,10 @@ export const hostOption = (help: string) =>
 /** `--port`: the port to listen on; 0 picks a free one. */
 export const portOption = (help: string, port = 0) =>
   new Option('--port <port>', `${help} (0: a free port)`).argParser(parsePort).default(port);
+
+/** `--log-format`: readable lines or JSON; default pretty on a terminal, JSON otherwise. */
+export const logFormatOption = () =>
+  new Option(
+    '--log-format <format>',
+    'log lines on stderr: pretty (readable) or json (default: pretty on a terminal, json otherwise; or $ANDON_LOG_FORMAT)',
+  ).choices(LOG_FORMATS);

@@ -7,7 +7,7 @@ import {
   type ServerMetrics,
 } from '@andon/server';
 import type { TaskManager } from '@andon/tasks';
-import { requestLogger } from '../lib/json-log.js';
+import { createLogger } from '../lib/log.js';
 import { note } from '../lib/output.js';
 import { ENGINE, generateEndpoint, type ROUTER } from './endpoints.js';
 import { type WaitFlags, waitTimeout } from './wait.js';
@@ -63,7 +63,7 @@ export async function connectBackend(
   return client;
 }
 
-/** The OpenAI server on `backend`, logging requests as JSON lines on stderr. */
+/** The OpenAI server on `backend`, logging one line per request on stderr (lib/log.ts). */
 export function httpServer(
   backend: CompletionBackend,
   setup: HttpFlags & {
@@ -78,7 +78,7 @@ export function httpServer(
     host: setup.host,
     port: setup.port,
     shutdownGraceMs: setup.graceMs,
-    logger: requestLogger('andon-frontend'),
+    logger: createLogger('andon-frontend'),
     ...(setup.metrics === undefined ? {} : { metrics: setup.metrics }),
     ...(setup.tasks === undefined ? {} : { tasks: setup.tasks }),
     ...(setup.keys === undefined ? {} : { apiKeys: setup.keys }),

@@ -9,10 +9,18 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
 }
 
-/** Structured JSON logs on stderr; `ANDON_LOG_LEVEL` sets the level (default `warn`). */
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/**
+ * Structured JSON logs on stderr; `ANDON_LOG_LEVEL` sets the level (default `warn`). An
+ * unknown level throws a TypeError naming the valid ones, rather than logging at another.
+ */
 export function defaultLogger(): Logger {
-  return pino(
-    { name: 'andon', level: process.env.ANDON_LOG_LEVEL ?? 'warn' },
-    pino.destination({ dest: 2, sync: false }),
-  );
+  const level = process.env.ANDON_LOG_LEVEL || 'warn';
+  if (!LEVELS.includes(level)) {
+    throw new TypeError(
+      `ANDON_LOG_LEVEL=${level} is not a log level: use one of ${LEVELS.join(', ')}`,
+    );
+  }
+  return pino({ name: 'andon', level }, pino.destination({ dest: 2, sync: false }));
 }
