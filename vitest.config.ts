@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 // (heartbeats, cancel latency), so keep parallelism modest.
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts'],
+    // test/: checks of the repository as a whole (READMEs, packaging, first-run scripts).
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['./vitest.global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,

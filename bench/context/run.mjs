@@ -250,14 +250,25 @@ async function latency() {
   };
 }
 
+// The whole run takes a minute or two and the report comes at the end: say what runs now,
+// on stderr (stdout carries only the JSON).
+let step = 0;
+async function measure(what, run) {
+  process.stderr.write(`bench:context: ${++step}/4 ${what}…\n`);
+  return run();
+}
+
 const report = {
   node: process.version,
   cpus: (await import('node:os')).cpus().length,
   trials: TRIALS,
   note: 'medians over trials; AbortController figures measured in the same run',
-  createDispose: await createDispose(),
-  retainedBytesPerLiveContext: retainedBytes(),
-  heapAfterChurn: await churn(),
-  workerStopLatency: await latency(),
+  createDispose: await measure(`create + dispose, ${TRIALS} trials`, createDispose),
+  retainedBytesPerLiveContext: await measure('bytes kept per live context', retainedBytes),
+  heapAfterChurn: await measure(`heap after ${CHURN} children`, churn),
+  workerStopLatency: await measure(
+    `stop latency to a worker thread, ${LATENCY_TRIALS} trials`,
+    latency,
+  ),
 };
 console.log(JSON.stringify(report, null, 2));
