@@ -504,7 +504,11 @@ describe('backend failures are answered, never hung', () => {
       }
     };
     await expect(read()).rejects.toThrow(/GPU fell off the bus/);
-    expect(logs.find((l) => l.msg === 'request failed')).toMatchObject({ status: 500 });
+    // The client got a 200 and then the error event: the log says both.
+    expect(logs.find((l) => l.msg === 'stream failed after its headers')).toMatchObject({
+      status: 200,
+      streamError: { status: 500, code: 'backend_error' },
+    });
   });
 
   it('a backend stream that ends without a finish reason is reported as truncated, not complete', async () => {

@@ -149,10 +149,15 @@ async function streamAnswer(
       sse.end();
       return;
     }
+    // The client already has its 200: the access log says so, with the error it got in the
+    // stream and the cause beside it (server.ts logs the line).
     const httpError = error instanceof HttpError ? error : httpErrorFromBackend(error);
-    summary.error = httpError.message;
-    summary.status = httpError.status;
-    exchange.log.error({ err: error }, 'stream failed after it started');
+    summary.streamError = {
+      status: httpError.status,
+      code: httpError.code,
+      message: httpError.message,
+    };
+    summary.err = error;
     await sse.error(httpError.toBody());
     sse.end();
     return;

@@ -26,4 +26,11 @@ export interface ExchangeSummary {
   /** The status the log and metrics should show when the response status cannot say it. */
   status?: number;
   error?: string;
+  /**
+   * A stream that failed after its 200 and headers: the error the client got as an SSE
+   * `error` event. The status stays what the client saw; this says what went wrong.
+   */
+  streamError?: { status: number; code: string | null; message: string };
+  /** The underlying error of a failure (logged with its stack under pino's `err`). */
+  err?: unknown;
 }

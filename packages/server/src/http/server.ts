@@ -28,6 +28,8 @@ import { preciseNow } from '../time.js';
 import { type CompletionDeps, serveCompletion } from './completions.js';
 import { dashboardRoutes, isDashboardPath } from './dashboard.js';
 import type { Exchange, ExchangeSummary } from './exchange.js';
+import { readiness } from './health.js';
+import { matchModelRoute } from './model-routes.js';
 import { matchPauseRoute } from './pause-routes.js';
 import { PausedStreams } from './paused-streams.js';
 import { admitRequest } from './request-guard.js';
@@ -85,7 +87,8 @@ const FRONTEND_ORIGIN = 'http-frontend';
 
 /**
  * An OpenAI-compatible HTTP front end: `POST /v1/chat/completions` and `POST /v1/completions`
- * (streaming as SSE or not), `GET /v1/models`, `GET /health`, `GET /live`, `GET /metrics`, and
+ * (streaming as SSE or not), `GET /v1/models` and `/v1/models/{id}`, `GET /health` (ready:
+ * 503 while no engine is reachable), `GET /live` (the process answers), `GET /metrics`, and
  * `POST /v1/requests/{request_id}/pause` / `…/resume` for a streaming completion (docs/PAUSE.md).
  *
  * Each request runs under a {@link Context} whose id is the request id (`x-request-id`,
@@ -264,7 +267,10 @@ export class OpenAIServer {
     const started = performance.now();
     const path = (req.url ?? '/').split('?', 1)[0]!;
     const route =
-      this.#routes.get(path) ?? this.#taskRoute(path) ?? matchPauseRoute(path, this.#pausable);
+      this.#routes.get(path) ??
+      this.#modelRoute(path) ??
+      this.#taskRoute(path) ??
+      matchPauseRoute(path, this.#pausable);
     const endpoint = route?.endpoint ?? 'unmatched';
     this.metrics.inFlight.inc({ endpoint });
     let summary: ExchangeSummary = {};
@@ -334,7 +340,10 @@ export class OpenAIServer {
       ...(reason ? { cancelled: { kind: reason.kind, message: reason.message } } : {}),
     };
     const quiet = endpoint === '/metrics' || endpoint === '/health' || endpoint === '/live';
-    if (status >= 500 && !reason) exchange.log.error(line, 'request failed');
+    if (summary.streamError !== undefined && !reason) {
+      this.metrics.streamErrors.inc({ endpoint, code: summary.streamError.code ?? 'unknown' });
+      exchange.log.error(line, 'stream failed after its headers');
+    } else if (status >= 500 && !reason) exchange.log.error(line, 'request failed');
     else if (quiet) exchange.log.debug(line, 'request');
     else exchange.log.info(line, reason ? 'request cancelled' : 'request');
     context.dispose();
@@ -362,15 +371,31 @@ export class OpenAIServer {
     return task === undefined ? undefined : { endpoint: task.endpoint, method: task.method, task };
   }
 
+  #modelRoute(path: string): Route | undefined {
+    const handle = matchModelRoute(path, this.models, this.#startedAt);
+    return handle === undefined
+      ? undefined
+      : { endpoint: '/v1/models/{id}', method: 'GET', handle };
+  }
+
   #models(exchange: Exchange): void {
     sendJson(exchange.res, 200, modelList(this.models, this.#startedAt));
   }
 
+  // Ready, not merely alive (that is /live): a load balancer must stop sending completions
+  // here while they could only fail.
   #health(exchange: Exchange): void {
-    const closing = this.#closing !== undefined;
-    sendJson(exchange.res, closing ? 503 : 200, {
-      status: closing ? 'shutting_down' : 'ok',
-      in_flight: this.#exchanges.size,
+    const inFlight = this.#exchanges.size;
+    if (this.#closing !== undefined) {
+      sendJson(exchange.res, 503, { status: 'shutting_down', in_flight: inFlight });
+      return;
+    }
+    const { ready, instances, reason } = readiness(this.#deps.backend);
+    sendJson(exchange.res, ready ? 200 : 503, {
+      status: ready ? 'ok' : 'no_instances',
+      ...(instances === undefined ? {} : { instances }),
+      ...(reason === undefined ? {} : { message: reason }),
+      in_flight: inFlight,
     });
   }
 
