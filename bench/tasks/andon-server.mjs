@@ -2,6 +2,9 @@
 //   → { type: 'ready', url }           once it listens
 //   { type: 'go', rate, seconds }      the waiting bench/Tick tasks start emitting
 //   { type: 'rss' }                    → { type: 'rss', rss }
+//   { type: 'cancel', id }             → { type: 'cancel', t0Us }: tasks.cancelTask in this
+//                                      process, t0Us stamped just before it (the in-process
+//                                      variant of POST …/cancel, without the HTTP round trip)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,10 +50,19 @@ const url = await app.listen();
 process.on('message', async (message) => {
   if (message.type === 'go') go({ rate: message.rate, seconds: message.seconds });
   else if (message.type === 'rss') process.send({ type: 'rss', rss: process.memoryUsage().rss });
-  else if (message.type === 'exit') {
+  else if (message.type === 'cancel') {
+    const t0Us = nowUs();
+    await tasks.cancelTask('bench', 'Gate', message.id, { reason: 'bench' });
+    process.send({ type: 'cancel', t0Us });
+  } else if (message.type === 'exit') {
     await app.close();
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   }
+});
+// run.mjs gone (killed by a signal, crashed): do not outlive it.
+process.on('disconnect', () => {
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(1);
 });
 process.send({ type: 'ready', url });

@@ -6,14 +6,17 @@
 // 1. Fan-out: one task emitting ANDON_BENCH_RATE events/s to ANDON_BENCH_WATCHERS SSE
 //    watchers for ANDON_BENCH_SECONDS: events delivered/s, delivery latency p50/p99, server
 //    RSS per watcher; against a bare node:http SSE broadcaster (no store, no tasks).
-// 2. Cancel reaches ANDON_BENCH_CANCEL_WATCHERS watchers: from POST …/cancel to the last
-//    watcher's `cancelled` event, p50/p99 over ANDON_BENCH_CANCEL_TRIALS; same baseline.
+// 2. Cancel reaches ANDON_BENCH_CANCEL_WATCHERS watchers: from POST …/cancel (and from an
+//    in-process cancelTask) to the last watcher's `cancelled` event, p50/p99 over
+//    ANDON_BENCH_CANCEL_TRIALS; same baseline.
 // 3. Tiny tasks through create → run → complete with the SQLite and memory stores, and the
-//    same handler called directly: tasks/s and the coordinator's overhead per task.
+//    same handler called directly: tasks/s and the coordinator's overhead per task. The
+//    SQLite files go in ANDON_BENCH_DB_DIR (default the OS temp dir).
 //
 // Processes: the server under test (andon-server.mjs or raw-server.mjs) and the watchers
 // (watchers.mjs) are children on 127.0.0.1, killed at the end, also on failure.
 import { fork } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { percentile } from '../nats/lib/stats.mjs';
 import { nowUs } from './sse-client.mjs';
@@ -38,6 +41,7 @@ const settings = {
   tinyTasks: env('ANDON_BENCH_TINY_TASKS', 20_000),
   tinyConcurrency: env('ANDON_BENCH_TINY_CONCURRENCY', 16),
   tinyRuns: env('ANDON_BENCH_TINY_RUNS', 3),
+  tinyDbDir: process.env.ANDON_BENCH_DB_DIR || tmpdir(),
 };
 
 const children = new Set();
@@ -104,17 +108,6 @@ async function post(url, body) {
   return response.json();
 }
 
-function histogramPercentile(histogram, p) {
-  const total = histogram.reduce((a, b) => a + b, 0);
-  const rank = Math.ceil((p / 100) * total);
-  let seen = 0;
-  for (let i = 0; i < histogram.length; i++) {
-    seen += histogram[i];
-    if (seen >= rank) return (i + 1) * 10; // bucket upper bound, µs
-  }
-  return Number.NaN;
-}
-
 async function fanOut(kind) {
   const server = child(kind === 'andon' ? 'andon-server.mjs' : 'raw-server.mjs');
   const watchers = child('watchers.mjs');
@@ -134,27 +127,32 @@ async function fanOut(kind) {
     await watchers.next('connected', 120_000);
     server.send({ type: 'rss' });
     const after = (await server.next('rss')).rss;
-    const t0 = performance.now();
+    const goAtUs = nowUs();
     server.send({ type: 'go', rate: settings.rate, seconds: settings.seconds });
     // Let the emission run its course, then wait for the stragglers (at most 10 s more).
     await new Promise((resolve) => setTimeout(resolve, settings.seconds * 1000));
-    const elapsed = (performance.now() - t0) / 1000;
     const expected = settings.rate * settings.seconds * settings.watchers;
     const drainUntil = performance.now() + 10_000;
-    let report;
     for (;;) {
       watchers.send({ type: 'report' });
-      report = await watchers.next('report');
-      // Each watcher's first event told us it was connected, and is not counted.
-      if (report.events >= expected - settings.watchers || performance.now() > drainUntil) break;
+      const { events } = await watchers.next('report');
+      if (events >= expected || performance.now() > drainUntil) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    watchers.send({ type: 'report', percentiles: true });
+    const report = await watchers.next('report');
+    // From `go` to the last event received: longer than the emission when the fan-out
+    // cannot keep up, and then the rate is what it could deliver.
+    const deliverySeconds = (report.lastAtUs - goAtUs) / 1e6;
     return {
       eventsDelivered: report.events,
       deliveredFraction: Math.round((report.events / expected) * 1000) / 1000,
-      eventsDeliveredPerSec: Math.round(report.events / elapsed),
-      latencyP50Us: histogramPercentile(report.histogram, 50),
-      latencyP99Us: histogramPercentile(report.histogram, 99),
+      deliverySeconds: Math.round(deliverySeconds * 100) / 100,
+      eventsDeliveredPerSec: Math.round(report.events / Math.max(deliverySeconds, 1e-3)),
+      latencyP50Us: report.p50Us,
+      latencyP99Us: report.p99Us,
+      // Watchers dropped for falling behind (andon's `lagged`; always 0 for the baseline).
+      watchersLagged: report.lagged,
       rssPerWatcherKiB: Math.round((after - before) / settings.watchers / 1024),
     };
   } finally {
@@ -162,7 +160,12 @@ async function fanOut(kind) {
   }
 }
 
-async function cancelFanOut(kind) {
+/**
+ * From the cancel to the last watcher's `cancelled` event, per trial. `via` is `http`
+ * (POST …/cancel from here, clock started before the request) or `inProcess` (the server
+ * calls cancelTask itself and says when it started).
+ */
+async function cancelFanOut(kind, via) {
   const server = child(kind === 'andon' ? 'andon-server.mjs' : 'raw-server.mjs');
   const watchers = child('watchers.mjs');
   const latenciesMs = [];
@@ -172,21 +175,29 @@ async function cancelFanOut(kind) {
     for (let trial = 0; trial < settings.cancelTrials; trial++) {
       let eventsUrl = `${url}/events`;
       let cancelUrl = `${url}/cancel`;
+      let id;
       if (kind === 'andon') {
-        const task = await post(`${url}/v1/tasks/bench/Gate`, {});
-        eventsUrl = `${url}/v1/tasks/bench/Gate/${task.id}/events`;
-        cancelUrl = `${url}/v1/tasks/bench/Gate/${task.id}/cancel`;
+        id = (await post(`${url}/v1/tasks/bench/Gate`, {})).id;
+        eventsUrl = `${url}/v1/tasks/bench/Gate/${id}/events`;
+        cancelUrl = `${url}/v1/tasks/bench/Gate/${id}/cancel`;
       }
       watchers.send({ type: 'connect', url: eventsUrl, count: settings.cancelWatchers });
       await watchers.next('connected');
-      const t0 = nowUs();
-      await post(cancelUrl);
-      let report;
-      do {
-        watchers.send({ type: 'report' });
-        report = await watchers.next('report');
-      } while (report.cancelledAt.length < settings.cancelWatchers);
-      latenciesMs.push((Math.max(...report.cancelledAt) - t0) / 1000);
+      let t0Us;
+      let cancelled;
+      if (via === 'http') {
+        t0Us = nowUs();
+        [cancelled] = await Promise.all([watchers.next('cancelled'), post(cancelUrl)]);
+      } else {
+        server.send({ type: 'cancel', id });
+        let answer;
+        [cancelled, answer] = await Promise.all([
+          watchers.next('cancelled'),
+          server.next('cancel'),
+        ]);
+        t0Us = answer.t0Us;
+      }
+      latenciesMs.push((cancelled.lastAtUs - t0Us) / 1000);
       watchers.send({ type: 'close' });
       await watchers.next('closed');
     }
@@ -195,6 +206,7 @@ async function cancelFanOut(kind) {
       trials: latenciesMs.length,
       lastWatcherP50Ms: r(percentile(latenciesMs, 50)),
       lastWatcherP99Ms: r(percentile(latenciesMs, 99)),
+      lastWatcherMaxMs: r(Math.max(...latenciesMs)),
     };
   } finally {
     await Promise.all([server.stop(), watchers.stop()]);
@@ -205,6 +217,13 @@ function killChildren() {
   for (const proc of children) proc.kill('SIGKILL');
 }
 process.on('exit', killChildren);
+// A signal skips 'exit' handlers: kill the children first, then die of the signal's code.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    killChildren();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  });
+}
 
 try {
   note('tiny tasks: create → run → complete');
@@ -223,7 +242,13 @@ try {
   note(`fan-out: ${settings.watchers} watchers, ${settings.rate} events/s, ${settings.seconds} s`);
   const fan = { andon: await fanOut('andon'), raw: await fanOut('raw') };
   note(`cancel to ${settings.cancelWatchers} watchers, ${settings.cancelTrials} trials`);
-  const cancel = { andon: await cancelFanOut('andon'), raw: await cancelFanOut('raw') };
+  const cancel = {};
+  for (const kind of ['andon', 'raw']) {
+    cancel[kind] = {
+      http: await cancelFanOut(kind, 'http'),
+      inProcess: await cancelFanOut(kind, 'inProcess'),
+    };
+  }
   const result = {
     bench: 'tasks',
     settings,
