@@ -167,7 +167,9 @@ const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined
  *
  * - Leaving a `for await` loop early (break, return, throw) kills the remote request.
  * - `stream.context.stopGenerating()` stops it gracefully: items already on their way
- *   still arrive, then the stream ends.
+ *   (up to the credit window) still arrive, then the stream ends.
+ * - `stream.context.kill()` ends it now: the loop's next step ends it, and items that
+ *   arrived but were not read are dropped.
  * - A stream ends normally only on the remote END. A lost peer fails it with
  *   `Disconnected`; a passed deadline with `DeadlineExceeded`; a remote failure with its
  *   typed error. Cancelling from the calling side (stop or kill of the call's context or
@@ -378,6 +380,10 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
       return;
     }
     this.#connection?.sendReason(FrameType.KILL, this.#id, rootCause(reason));
+    // A kill means "nothing more": items that arrived but were not read yet are dropped too,
+    // so the reader's loop ends at its next step (a stop, by contrast, lets them through).
+    this.#items.length = 0;
+    this.#head = 0;
     this.#finishQuietly();
   }
 

@@ -96,6 +96,25 @@ export function defineConformance(fixture: TransportFixture): void {
       expect(stream.context.isKilled()).toBe(true);
     });
 
+    it('a kill ends the stream at the next read: items that arrived unread are dropped (a stop lets them through)', async () => {
+      const server = await net.startPeer('server', { intervalMs: 5 });
+      const client = await clientFor('server', 'generate');
+      const ctx = new Context();
+      const stream = await client.generate({ count: 1000 }, { context: ctx });
+      const iterator = stream[Symbol.asyncIterator]();
+      expect(await iterator.next()).toEqual({ done: false, value: 0 });
+      // Not reading meanwhile: the items produced since are on their way or waiting unread.
+      await server.waitFor(
+        (e) => e.type === 'produced' && (e.iteration as number) >= 10,
+        5000,
+        'ten more items produced',
+      );
+      ctx.kill('nothing more');
+      expect(await iterator.next()).toEqual({ done: true, value: undefined });
+      const killed = await server.waitFor((e) => e.type === 'killed', 2000, 'server killed');
+      expect(killed.kind).toBe('kill');
+    });
+
     it('a context already stopped before the call gives an empty stream; the handler never runs', async () => {
       const server = await net.startPeer('server');
       const client = await clientFor('server', 'generate');
