@@ -110,7 +110,11 @@ describe('/metrics: engine series where an engine runs', () => {
     const { url, backend } = await frontEnd(hub);
     await backend.waitForInstances({ timeoutMs: 10_000 });
     const sdk = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
-    await sdk.chat.completions.create({ ...chatBody(), max_tokens: 3 });
+    await sdk.chat.completions.create({
+      model: 'andon-sim',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 3,
+    });
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toMatch(
       /andon_http_requests_total\{endpoint="\/v1\/chat\/completions",status="200"\} 1/,
