@@ -5,7 +5,7 @@
 //
 //   node bench/nats/run.mjs
 //
-// Configurations: raw-nats (the baseline of BASELINES.md: nats-server as the middle, 3
+// Configurations: raw-nats (the baseline of bench/BASELINES.md: nats-server as the middle, 3
 // processes), raw-nats-relay (a relay process as the middle: client → nats → relay → nats
 // → backend, the like-for-like baseline for andon's 3-tier route, whose middle is a process
 // too), raw-tcp (the floor of bench/runtime), andon-nats (andon's runtime over its NATS
@@ -85,7 +85,7 @@ try {
   const andonVsRawNats = {};
   // Which baseline has the same processes as each andon route, so the ratio to read is clear.
   const likeForLike = {
-    '2-tier': 'raw-nats: client → nats-server → backend, the three processes of BASELINES.md',
+    '2-tier': 'raw-nats: client → nats-server → backend, the three processes of bench/BASELINES.md',
     '3-tier': 'raw-nats-relay: client → nats-server → middle process → nats-server → backend',
   };
   for (const [route, rows] of Object.entries(results.cancelLatency)) {

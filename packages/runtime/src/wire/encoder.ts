@@ -6,7 +6,7 @@ const CHUNK_BYTES = 64 * 1024;
 
 /**
  * Encodes frames into a shared chunk so that many small frames leave in one write.
- * Coalescing is worth about 50× on loopback (../shared/BASELINES.md).
+ * Coalescing is worth about 50× on loopback (bench/BASELINES.md).
  *
  * Bytes returned by `take()` are never written again, so a socket may hold them while
  * later frames are appended after them.
