@@ -56,6 +56,11 @@ export async function serveCompletion(
     const request = parseCompletionRequest(kind, body, deps.limits);
     summary.model = request.engine.model;
     summary.stream = request.stream;
+    exchange.completion = {
+      model: request.engine.model,
+      stream: request.stream,
+      startedAt: Date.now(),
+    };
     const chunks = await startGeneration(request, exchange, deps);
     if (request.stream) {
       const gate = deps.pausable?.register(exchange.requestId, exchange.principal);

@@ -14,6 +14,8 @@ export interface Exchange {
   readonly log: Logger;
   /** Who sent it: set once the request is authenticated ({@link ANONYMOUS} without API keys). */
   principal: Principal;
+  /** Set once a completion request is parsed: what the queue's dashboard lists in flight. */
+  completion?: { readonly model: string; readonly stream: boolean; readonly startedAt: number };
 }
 
 /** What a handler reports for the access log line. */

@@ -18,6 +18,11 @@ import { ServerMetrics } from '../metrics.js';
 import { HttpError } from '../openai/errors.js';
 import { modelList } from '../openai/responses.js';
 import type { CompletionKind } from '../openai/validate.js';
+import { CancelRate } from '../queue/cancel-rate.js';
+import type { CompletionRow } from '../queue/protocol.js';
+import { QueueHub } from '../queue/queue-hub.js';
+import { type QueueSocketOptions, queueSettings } from '../queue/queue-options.js';
+import { refuseUpgrade } from '../queue/upgrade-guard.js';
 import {
   matchTaskRoute,
   serveTaskRoute,
@@ -72,6 +77,16 @@ export interface OpenAIServerOptions {
    * keys, every request is the one anonymous user.
    */
   apiKeys?: ApiKeys;
+  /**
+   * Settings of the request queue's WebSocket, `GET /v1/ws` (docs/QUEUE.md), served when
+   * the server has `tasks`.
+   */
+  webSocket?: QueueSocketOptions;
+  /**
+   * The engine's slots, for the queue's `dashboard` message. Default: the backend's own
+   * `stats()` when it has one (a {@link SimulatedEngine}); none when the engines run elsewhere.
+   */
+  engineStats?: () => { slotsBusy: number; slots: number };
 }
 
 type Route =
@@ -119,6 +134,9 @@ export class OpenAIServer {
   // Streaming completions by request id, for POST /v1/requests/{id}/pause and /resume.
   readonly #pausable = new PausedStreams();
   readonly #startedAt = Math.floor(Date.now() / 1000);
+  // The WebSocket queue, when the server has tasks; and the cancellations it shows per second.
+  readonly #queue: QueueHub | undefined;
+  readonly #cancelRate = new CancelRate();
   #url: string | undefined;
   #closing: Promise<void> | undefined;
 
@@ -179,6 +197,48 @@ export class OpenAIServer {
       ...dashboardRoutes(),
     ]);
     this.#server = createServer({ noDelay: true }, (req, res) => this.#accept(req, res));
+    this.#queue = options.tasks && this.#queueHub(options, options.tasks);
+    this.#server.on('upgrade', (req, socket, head: Buffer) => {
+      if (this.#queue !== undefined) this.#queue.upgrade(req, socket, head);
+      else
+        refuseUpgrade(socket, { status: 404, message: 'this server has no WebSocket (no tasks)' });
+    });
+  }
+
+  #queueHub(options: OpenAIServerOptions, tasks: TaskManager): QueueHub {
+    const backend = options.backend as Partial<{ stats(): { slotsBusy: number; slots: number } }>;
+    const engineStats =
+      options.engineStats ??
+      (typeof backend.stats === 'function' ? () => backend.stats!() : undefined);
+    return new QueueHub({
+      tasks,
+      apiKeys: options.apiKeys,
+      settings: queueSettings(options.webSocket),
+      log: this.logger.child({ component: 'queue' }),
+      listenHost: this.#host,
+      cancelRate: this.#cancelRate,
+      completions: () => this.#completions(),
+      slots: () => {
+        const stats = engineStats?.();
+        return stats === undefined ? null : { busy: stats.slotsBusy, total: stats.slots };
+      },
+    });
+  }
+
+  // The OpenAI completions in flight, for the queue's dashboard.
+  #completions(): CompletionRow[] {
+    const rows: CompletionRow[] = [];
+    for (const { completion, requestId, principal } of this.#exchanges.keys()) {
+      if (completion === undefined) continue;
+      rows.push({
+        request_id: requestId,
+        model: completion.model,
+        stream: completion.stream,
+        started_at: new Date(completion.startedAt).toISOString(),
+        owner: principal.user,
+      });
+    }
+    return rows;
   }
 
   /** The URL the server listens on (`http://host:port`), once {@link listen} resolved. */
@@ -221,6 +281,8 @@ export class OpenAIServer {
   async #shutDown(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
+    // WebSockets are connections the HTTP server no longer tracks: they close themselves (1001).
+    const queueClosed = this.#queue?.close();
     for (const exchange of this.#exchanges.keys()) {
       exchange.context.kill({
         kind: 'shutdown',
@@ -231,6 +293,7 @@ export class OpenAIServer {
     }
     await settleWithin([...this.#exchanges.values()], this.#shutdownGraceMs);
     this.#server.closeAllConnections();
+    await queueClosed;
     await closed;
   }
 
@@ -329,7 +392,10 @@ export class OpenAIServer {
           : (summary.status ?? res.statusCode);
     this.metrics.inFlight.dec({ endpoint });
     this.metrics.requests.inc({ endpoint, status: String(status) });
-    if (reason) this.metrics.cancellations.inc({ tier: 'frontend', reason: reason.kind });
+    if (reason) {
+      this.metrics.cancellations.inc({ tier: 'frontend', reason: reason.kind });
+      this.#cancelRate.record();
+    }
     const line = {
       method: req.method,
       path: req.url,
