@@ -42,6 +42,15 @@ export {
   parseCompletionRequest,
   type RequestLimits,
 } from './openai/validate.js';
+export type {
+  CompletionRow,
+  DashboardRow,
+  InterruptContext,
+  QueueClientMessage,
+  QueueServerMessage,
+  RequestState,
+} from './queue/protocol.js';
+export type { QueueSocketOptions } from './queue/queue-options.js';
 export type { Subscription } from './subscription.js';
 export {
   type BuiltinKindsOptions,

@@ -389,6 +389,27 @@ describe('the request queue over WebSocket', () => {
     app.release();
   });
 
+  it('a client that stops reading is closed (1013) once its unsent messages pass the bound', async () => {
+    const app = await start({
+      webSocket: { maxBufferedBytes: 64 * 1024, dashboardIntervalMs: 1 },
+    });
+    for (let i = 0; i < 20; i++) await app.tasks.create('demo', 'Count', { n: 1, intervalMs: 0 });
+    const slow = await app.socket();
+    slow.send({ type: 'watch_dashboard' });
+    await slow.nextOf('dashboard');
+    slow.ws.pause();
+    await waitFor(
+      () => app.logs.find((line) => line.code === 1013) !== undefined,
+      'the server to close the slow socket',
+      30_000,
+    );
+    slow.ws.resume();
+    expect([1013, 1006]).toContain((await slow.closed).code);
+    // Others are not affected.
+    const other = await app.socket();
+    await other.nextOf('queue_update');
+  }, 60_000);
+
   it('close() of the server closes every socket with 1001 and leaves no timer, socket or subscription', async () => {
     const count = (kind: string) =>
       process.getActiveResourcesInfo().filter((name) => name === kind).length;

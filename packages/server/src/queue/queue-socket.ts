@@ -111,7 +111,12 @@ export class QueueSocket {
   sendText(text: string): void {
     if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return;
     this.#ws.send(text);
-    if (this.#ws.bufferedAmount > this.#hub.settings.maxBufferedBytes) {
+    const buffered = this.#ws.bufferedAmount;
+    if (buffered > this.#hub.settings.maxBufferedBytes) {
+      this.#hub.log.warn(
+        { code: CLOSE.tryAgainLater, buffered, user: this.#principal?.user },
+        'queue socket closed: its client does not read its messages',
+      );
       this.close(CLOSE.tryAgainLater, 'too many unread messages: read faster, then reconnect');
     }
   }
