@@ -1,10 +1,25 @@
 // The messages of the request queue's WebSocket (docs/QUEUE.md), and the one place that
 // turns a text frame into a typed client message or says what is wrong with it.
 
-/** Which part of a request an `interrupt` stops; it names the word of the answer. */
+/**
+ * Which part of a request an `interrupt` stops; it names the word of the answer.
+ *
+ * @example
+ * // { type: 'interrupt', request_id: 'r1', context: 'analysis' } is answered with
+ * // { type: 'error', request_id: 'r1', error: 'Analysis interrupted by user', context: 'analysis' }
+ */
 export type InterruptContext = 'analysis' | 'generation';
 
-/** A message a client sends over `/v1/ws`. */
+/**
+ * A message a client sends over `/v1/ws` (docs/QUEUE.md).
+ *
+ * @example
+ * import WebSocket from 'ws';
+ * const ws = new WebSocket('ws://127.0.0.1:8000/v1/ws');
+ * const send = (message: QueueClientMessage) => ws.send(JSON.stringify(message));
+ * ws.on('open', () => send({ type: 'submit', kind: 'demo/Count', input: { n: 3 }, request_id: 'r1' }));
+ * // later: send({ type: 'interrupt', request_id: 'r1', context: 'analysis' });
+ */
 export type QueueClientMessage =
   | { readonly type: 'auth'; readonly api_key: string }
   | {
@@ -28,7 +43,14 @@ export const CLIENT_MESSAGE_TYPES = [
   'watch_dashboard',
 ] as const;
 
-/** A request as the queue shows it (times are ISO 8601, like the task API's). */
+/**
+ * A request as the queue shows it (times are ISO 8601, like the task API's), in the
+ * `requests` answer to `status`.
+ *
+ * @example
+ * // { request_id: 'r1', kind: 'demo/Count', status: 'running', created_at: '2026-…Z',
+ * //   started_at: '2026-…Z', last_seq: 2 }
+ */
 export interface RequestState {
   request_id: string;
   kind: string;
@@ -44,13 +66,24 @@ export interface RequestState {
   last_seq: number;
 }
 
-/** A request in the `dashboard` message: its state, who owns it and its latest event's data. */
+/**
+ * A request in the `dashboard` message: its state, who owns it and its latest event's data.
+ *
+ * @example
+ * // { request_id: 'r1', kind: 'demo/Count', status: 'running', owner: 'alice',
+ * //   progress: { step: 2, of: 3 }, created_at: '…', last_seq: 2 }
+ */
 export interface DashboardRow extends RequestState {
   owner: string | null;
   progress: unknown;
 }
 
-/** An OpenAI completion being served, as the `dashboard` message lists it. */
+/**
+ * An OpenAI completion being served, as the `dashboard` message lists it.
+ *
+ * @example
+ * // { request_id: 'req-…', model: 'andon-sim', stream: true, started_at: '…', owner: 'alice' }
+ */
 export interface CompletionRow {
   request_id: string;
   model: string;
@@ -59,7 +92,16 @@ export interface CompletionRow {
   owner: string;
 }
 
-/** A message the server sends over `/v1/ws`. */
+/**
+ * A message the server sends over `/v1/ws` (docs/QUEUE.md).
+ *
+ * @example
+ * ws.on('message', (data) => {
+ *   const message = JSON.parse(String(data)) as QueueServerMessage;
+ *   if (message.type === 'queued') console.log(`${message.request_id} at ${message.position}`);
+ *   if (message.type === 'result') console.log(message.request_id, message.status);
+ * });
+ */
 export type QueueServerMessage =
   | { type: 'authenticated'; user: string; admin: boolean }
   | { type: 'queued'; request_id: string; kind: string; position: number }
