@@ -369,11 +369,13 @@ function scheduleRender() {
 
 function render() {
   const { view, counts } = state;
-  setText($('stat-queued'), String(counts?.queued ?? view.queued.length));
-  setText($('stat-running'), String(counts?.running ?? view.running.length));
+  // Dashes until the first snapshot: a 0 would claim something the page does not know.
+  const known = view.at !== undefined;
+  setText($('stat-queued'), String(counts?.queued ?? (known ? view.queued.length : '–')));
+  setText($('stat-running'), String(counts?.running ?? (known ? view.running.length : '–')));
   setText($('stat-slots'), view.slots ? `${view.slots.busy} / ${view.slots.total}` : '–');
   setText($('stat-cps'), Number.isFinite(view.cps) ? formatRate(view.cps) : '–');
-  setText($('stat-completions'), String(view.completions.length));
+  setText($('stat-completions'), known ? String(view.completions.length) : '–');
   setText($('stat-at'), view.at ? new Date(view.at).toLocaleTimeString() : '–');
 
   syncRows('running', view.running, (row) => [
