@@ -189,6 +189,9 @@ function onDashboard(message) {
     cps: message.cancellations_per_second,
     at: message.at,
   };
+  if (Number.isFinite(message.queue_size) && Number.isFinite(message.processing)) {
+    state.counts = { queued: message.queue_size, running: message.processing };
+  }
   // A snapshot arrived: the connection works, so the next drop starts the backoff anew.
   attempt = 0;
   markStale(false);

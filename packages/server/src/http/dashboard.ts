@@ -1,4 +1,4 @@
-// The dashboard page (`GET /`) and its two assets. They are plain files in
+// The dashboard page (`GET /`) and its assets. They are plain files in
 // packages/server/dashboard/, outside src so tsc leaves them as they are; the same relative
 // URL reaches them from src/http (tests) and from dist/http (the built package).
 
@@ -13,6 +13,9 @@ const FILES = [
   { path: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
   { path: '/dashboard.js', file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
   { path: '/dashboard.css', file: 'dashboard.css', type: 'text/css; charset=utf-8' },
+  // Without an icon the browser asks for /favicon.ico, and its 404 (401 with keys) shows as
+  // an error in the page's console.
+  { path: '/favicon.svg', file: 'favicon.svg', type: 'image/svg+xml' },
 ] as const;
 
 // Everything the page loads or talks to is this server: no inline code, no other origin, and
