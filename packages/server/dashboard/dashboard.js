@@ -540,8 +540,8 @@ function describeProgress(row) {
   }
   if (typeof p.text === 'string' || Number.isFinite(p.tokens)) {
     const sofar = state.texts.get(row.request_id);
-    if (sofar) return { mono: true, text: `${sofar.tokens} tokens · ${tail(sofar.text, 80)}` };
-    return { mono: true, text: `${row.last_seq ?? '?'} chunks · ${tail(p.text ?? '', 80)}` };
+    if (sofar) return { mono: true, text: `${sofar.tokens} tokens · ${tail(sofar.text, 60)}` };
+    return { mono: true, text: `${row.last_seq ?? '?'} chunks · ${tail(p.text ?? '', 60)}` };
   }
   if (phase) return { text: `phase: ${p.phase}` };
   if (typeof p.url === 'string') return { text: `starting ${p.url}` };

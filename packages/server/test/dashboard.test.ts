@@ -7,7 +7,7 @@ import { TaskManager } from '@andon/tasks';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeys, defineBuiltinKinds } from '../src/index.js';
-import { startApp, type TestApp, waitFor } from './helpers.js';
+import { chatBody, startApp, type TestApp, waitFor } from './helpers.js';
 
 const CHROMIUM = process.env.ANDON_CHROMIUM ?? '/usr/bin/chromium';
 const WAIT = { timeout: 15_000 };
@@ -68,9 +68,10 @@ async function open(url: string): Promise<{ page: Page; errors: string[] }> {
   return { page, errors };
 }
 
-async function submit(page: Page, kind: string, input: unknown): Promise<string> {
+/** Submits through the form; without `input`, with the form's default for the kind. */
+async function submit(page: Page, kind: string, input?: unknown): Promise<string> {
   await page.getByLabel('Kind').selectOption(kind);
-  await page.getByLabel('Input (JSON)').fill(JSON.stringify(input));
+  if (input !== undefined) await page.getByLabel('Input (JSON)').fill(JSON.stringify(input));
   await page.getByRole('button', { name: 'Submit' }).click();
   const answer = page.locator('#submit-answer', { hasText: /^(Queued|Started) / });
   await answer.waitFor(WAIT);
@@ -126,6 +127,10 @@ describe('the dashboard', () => {
     const counted = await submit(page, 'demo/Count', { n: 3, intervalMs: 20 });
     await row(page, 'finished', counted).filter({ hasText: 'completed' }).waitFor(WAIT);
     await row(page, 'finished', counted).filter({ hasText: '{"counted":3}' }).waitFor(WAIT);
+    // The default input of demo/Fetch downloads the page's own script.
+    await page.getByLabel('Input (JSON)').fill('');
+    const fetched = await submit(page, 'demo/Fetch');
+    await row(page, 'finished', fetched).filter({ hasText: '"status":200' }).waitFor(WAIT);
 
     // An llm/Complete takes the engine's one slot and shows its tokens as they come.
     const generating = await submit(page, 'llm/Complete', {
@@ -145,8 +150,22 @@ describe('the dashboard', () => {
       .locator('.progress', { hasText: /[1-9]\d* \/ 100/ })
       .waitFor(WAIT);
 
+    // An OpenAI completion in flight shows too (it waits for the engine's one slot).
+    const abort = new AbortController();
+    const completion = fetch(`${app.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...chatBody(), stream: true, max_tokens: 50 }),
+      signal: abort.signal,
+    });
+    await page.locator('#completions tbody tr', { hasText: 'andon-sim' }).waitFor(WAIT);
+
     const screenshot = process.env.ANDON_DASHBOARD_SCREENSHOT;
     if (screenshot) await page.screenshot({ path: screenshot });
+
+    abort.abort();
+    await completion.then((response) => response.body?.cancel()).catch(() => {});
+    await page.locator('#completions').waitFor({ ...WAIT, state: 'hidden' });
 
     // Cancel the waiting one: it leaves the queue and ends cancelled.
     await row(page, 'queued', waiting)
