@@ -600,7 +600,7 @@ function addAnswer(text, bad = false) {
   const now = new Date();
   time.dateTime = now.toISOString();
   time.textContent = now.toLocaleTimeString();
-  item.append(time, text);
+  item.append(time, ' ', text);
   if (bad) item.className = 'bad';
   list.prepend(item);
   while (list.children.length > ANSWERS_KEPT) list.lastElementChild.remove();
