@@ -4,7 +4,7 @@ import type { Context } from '@andon/context';
 import { TaskManager, type TaskManagerOptions } from '@andon/tasks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineBuiltinKinds } from '../src/index.js';
-import { startApp, type TestApp, waitFor } from './helpers.js';
+import { metric, startApp, type TestApp, waitFor } from './helpers.js';
 import { TaskWatcher } from './support/task-watcher.js';
 
 interface TasksApp extends TestApp {
@@ -215,6 +215,22 @@ describe('tasks over HTTP', () => {
     }
     controller.abort();
     expect(text).toMatch(/event: progress[\s\S]*: keep-alive/);
+  });
+
+  it('a watcher that leaves stops watching: the task runs on, and no cancellation is counted', async () => {
+    const app = await start();
+    const id = await create(app, 'test/Gate', null);
+    const watcher = watch(`${app.url}/v1/tasks/test/Gate/${id}/events`);
+    await watcher.until((e) => e.type === 'progress');
+    watcher.close();
+    await waitFor(() => app.server.inFlight === 0, 'the event stream to end');
+    expect(
+      await metric(app.url, 'andon_cancellations_total', {
+        tier: 'frontend',
+        reason: 'disconnect',
+      }),
+    ).toBe(0);
+    expect((await app.tasks.get('test', 'Gate', id))!.status).toBe('running');
   });
 
   it('answers bad requests with a clear status and message', async () => {

@@ -25,6 +25,11 @@ export interface ExchangeSummary {
   finishReason?: string;
   promptTokens?: number;
   completionTokens?: number;
+  /**
+   * It only watched a task's events: its client leaving cancels nothing, so it is not
+   * counted as a cancellation.
+   */
+  watching?: boolean;
   /** The status the log and metrics should show when the response status cannot say it. */
   status?: number;
   error?: string;

@@ -362,6 +362,7 @@ export class OpenAIServer {
         );
       } else if ('task' in route) {
         await serveTaskRoute(route.task, exchange, this.#taskDeps!);
+        if (route.task.watch) summary = { watching: true };
       } else if ('completion' in route) {
         summary = await serveCompletion(route.completion, exchange, this.#deps);
       } else {
@@ -392,7 +393,8 @@ export class OpenAIServer {
           : (summary.status ?? res.statusCode);
     this.metrics.inFlight.dec({ endpoint });
     this.metrics.requests.inc({ endpoint, status: String(status) });
-    if (reason) {
+    const cancelled = reason !== undefined && !summary.watching;
+    if (cancelled) {
       this.metrics.cancellations.inc({ tier: 'frontend', reason: reason.kind });
       this.#cancelRate.record();
     }
@@ -411,7 +413,7 @@ export class OpenAIServer {
       exchange.log.error(line, 'stream failed after its headers');
     } else if (status >= 500 && !reason) exchange.log.error(line, 'request failed');
     else if (quiet) exchange.log.debug(line, 'request');
-    else exchange.log.info(line, reason ? 'request cancelled' : 'request');
+    else exchange.log.info(line, cancelled ? 'request cancelled' : 'request');
     context.dispose();
   }
 

@@ -26,6 +26,8 @@ export interface TaskRouteDeps {
 export interface TaskRoute {
   readonly endpoint: string;
   readonly method: 'GET' | 'POST';
+  /** An event stream: a client that leaves it stops watching, it cancels nothing. */
+  readonly watch?: true;
   handle(exchange: Exchange, deps: TaskRouteDeps): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export function matchTaskRoute(path: string): TaskRoute | undefined {
     return {
       endpoint: '/stream/{app}/{model}/{id}',
       method: 'GET',
+      watch: true,
       handle: (ex, deps) => streamEvents(ex, deps, app!, model!, id!),
     };
   }
@@ -88,6 +91,7 @@ export function matchTaskRoute(path: string): TaskRoute | undefined {
         return {
           endpoint: '/v1/tasks/{app}/{model}/{id}/events',
           method: 'GET',
+          watch: true,
           handle: (ex, deps) => streamEvents(ex, deps, app!, model!, id!),
         };
       }
