@@ -1,45 +1,17 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runBench } from './support/run-bench.js';
 
 // Keeps bench/server/run.mjs working: a tiny run (one round, ~2 s per mode) must print its
 // JSON document, with cancellation paying off. The assertions are structural (the engine's
 // schedule decides goodput, not CPU speed), so they hold on a loaded 2-core machine; the
 // latency targets are the full benchmark's business, not this test's.
 
-const script = fileURLToPath(new URL('../../../bench/server/run.mjs', import.meta.url));
-
-function runBench(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
-      stdout += text;
-    });
-    child.stderr.setEncoding('utf8').on('data', (text: string) => {
-      stderr += text;
-    });
-    const timer = setTimeout(() => child.kill('SIGTERM'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('bench/server/run.mjs', () => {
   it(
     'prints goodput under churn for both modes, and propagation wins',
     { timeout: 90_000 },
     async () => {
-      const { code, stdout, stderr } = await runBench({
+      const { code, stdout, stderr } = await runBench('server', {
         ANDON_BENCH_SERVER_CLIENTS: '8',
         ANDON_BENCH_SERVER_SLOTS: '2',
         ANDON_BENCH_SERVER_TOKEN_MS: '2',

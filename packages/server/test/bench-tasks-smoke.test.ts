@@ -1,42 +1,16 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runBench } from './support/run-bench.js';
 
 // Keeps bench/tasks/run.mjs working: a tiny run must print its JSON document with every
 // figure present and every watcher served. No timing targets here: those are the full
 // benchmark's business on a quiet machine, not this test's on a loaded one.
-
-const script = fileURLToPath(new URL('../../../bench/tasks/run.mjs', import.meta.url));
-
-function runBench(env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [script], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
-      stdout += text;
-    });
-    child.stderr.setEncoding('utf8').on('data', (text: string) => {
-      stderr += text;
-    });
-    const timer = setTimeout(() => child.kill('SIGTERM'), 80_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('bench/tasks/run.mjs', () => {
   it(
     'prints fan-out, cancel and tiny-task figures for andon and its baselines',
     { timeout: 90_000 },
     async () => {
-      const { code, stdout, stderr } = await runBench({
+      const { code, stdout, stderr } = await runBench('tasks', {
         ANDON_BENCH_WATCHERS: '20',
         ANDON_BENCH_RATE: '200',
         ANDON_BENCH_SECONDS: '1',
