@@ -1,5 +1,6 @@
 import type { Subscription } from '@andon/context';
 import { ChangeFeed } from './change-feed.js';
+import { endedRecord } from './ended-record.js';
 import { TaskExistsError } from './errors.js';
 import { EventFeed } from './event-feed.js';
 import type { TaskStore } from './store.js';
@@ -145,25 +146,4 @@ export class MemoryStore implements TaskStore {
     this.#feed.publish(entry.record.id, event);
     return event;
   }
-}
-
-// The record of a task that just ended with `ending`.
-function endedRecord(
-  record: TaskRecord,
-  ending: TaskEnding,
-  at: number,
-  expiresAt: number,
-): TaskRecord {
-  const { status } = ending;
-  return {
-    ...record,
-    status,
-    finishedAt: at,
-    expiresAt,
-    // null, not undefined: what the terminal event says and what a stored copy reads back.
-    ...(status === 'completed'
-      ? { finalValue: ending.finalValue ?? null }
-      : { error: ending.error }),
-    ...('reason' in ending ? { reason: ending.reason } : {}),
-  };
 }
