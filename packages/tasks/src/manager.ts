@@ -1,4 +1,10 @@
-import { type CancelReason, type Clock, type Subscription, systemClock } from '@andon/context';
+import {
+  type CancelReason,
+  type Clock,
+  createReason,
+  type Subscription,
+  systemClock,
+} from '@andon/context';
 import {
   QueueFullError,
   ShuttingDownError,
@@ -9,6 +15,7 @@ import {
 import type { Kind, KindOptions, TaskHandler } from './kind.js';
 import { MemoryStore } from './memory-store.js';
 import { checkKindName, checkTaskId, isTaskId } from './names.js';
+import { isSharedStore, type SharedTaskStore } from './shared-store.js';
 import type { TaskStore } from './store.js';
 import { isTerminal, type TaskFilter, type TaskRecord } from './task.js';
 import { cancelReason, endingOfStop, finalize, TaskRun } from './task-run.js';
@@ -75,13 +82,20 @@ export interface KindStats {
 
 interface KindState {
   readonly kind: Kind;
-  // Insertion order is submit order; a cancelled task leaves in O(1).
+  // Insertion order is submit order; a cancelled task leaves in O(1). Empty with a shared
+  // store, whose queue is the store's.
   readonly queue: Map<string, TaskRecord>;
   running: number;
+  // A shared store's queue is taken from one task at a time per kind.
+  taking: boolean;
 }
 
 const ORPHAN_MESSAGE =
   'the process that ran this task ended before the task finished (crash or kill); marked failed at restart';
+
+function lostMessage(livenessMs: number): string {
+  return `the process running this task went silent for more than ${livenessMs} ms (crash, kill or cut off); marked failed`;
+}
 
 /**
  * Runs tasks: work that outlives the request that started it, watched by any number of
@@ -101,6 +115,15 @@ const ORPHAN_MESSAGE =
  *   kind's `finalize` runs.
  * - A task keeps running when every watcher leaves.
  * - On open, tasks a crashed process left `queued` or `running` are marked `failed`.
+ *
+ * On a {@link SharedTaskStore} (`@andon/tasks/jetstream`) several managers, in several
+ * processes, work as one: a task created on any of them waits in one queue, in submit
+ * order, and is taken by whichever has a free slot for its kind (a kind defined with
+ * `concurrency: 0` is created here but run elsewhere); a cancel on any of them stops the
+ * handler wherever it runs, with its reason; every watcher anywhere gets the events.
+ * A process that dies while running tasks has them marked `failed` once it has been
+ * silent for the store's `livenessMs`, plus at most half that again. Shutting one
+ * manager down leaves the shared queue to the others.
  *
  * @example
  * const tasks = await TaskManager.open();
@@ -124,6 +147,9 @@ export class TaskManager {
   // Every queued task of every kind, in submit order (a Map keeps insertion order).
   readonly #queued = new Map<string, TaskRecord>();
   readonly #pendingFinalizers = new Set<Promise<void>>();
+  readonly #shared: SharedTaskStore | undefined;
+  #sharedWatch: Subscription | undefined;
+  #lostTimer: unknown;
   #sweepTimer: unknown;
   #closing: Promise<void> | undefined;
 
@@ -133,12 +159,18 @@ export class TaskManager {
    */
   static async open(options: TaskManagerOptions = {}): Promise<TaskManager> {
     const manager = new TaskManager(options);
-    const now = manager.#clock.now();
-    await manager.store.failUnfinished(
-      ORPHAN_MESSAGE,
-      now,
-      () => now + manager.#defaults.keepForMs,
-    );
+    if (manager.#shared === undefined) {
+      const now = manager.#clock.now();
+      await manager.store.failUnfinished(
+        ORPHAN_MESSAGE,
+        now,
+        () => now + manager.#defaults.keepForMs,
+      );
+    } else {
+      // Other processes' tasks are theirs until they go silent.
+      manager.#sharedWatch = manager.store.watchTasks((task) => manager.#onSharedChange(task));
+      await manager.#failLost();
+    }
     await manager.sweep();
     return manager;
   }
@@ -148,6 +180,7 @@ export class TaskManager {
       throw new TypeError('TaskManager.open(options): options must be an object');
     }
     this.store = options.store ?? new MemoryStore();
+    this.#shared = isSharedStore(this.store) ? this.store : undefined;
     this.#clock = options.clock ?? systemClock;
     this.#defaults = {
       concurrency: positive('concurrency', options.concurrency ?? 4),
@@ -182,14 +215,19 @@ export class TaskManager {
       handler: handler as TaskHandler,
       timeoutMs:
         options.timeoutMs === undefined ? undefined : positive('timeoutMs', options.timeoutMs),
-      concurrency: positive('concurrency', options.concurrency ?? this.#defaults.concurrency),
+      concurrency:
+        this.#shared === undefined
+          ? positive('concurrency', options.concurrency ?? this.#defaults.concurrency)
+          : nonNegative('concurrency', options.concurrency ?? this.#defaults.concurrency),
       maxQueued: nonNegative('maxQueued', options.maxQueued ?? this.#defaults.maxQueued),
       keepForMs: nonNegative('keepForMs', options.keepForMs ?? this.#defaults.keepForMs),
       killAfterMs: nonNegative('killAfterMs', options.killAfterMs ?? 5_000),
       validate: options.validate as ((input: unknown) => unknown) | undefined,
       finalize: options.finalize,
     };
-    this.#kinds.set(`${app}/${model}`, { kind, queue: new Map(), running: 0 });
+    const state: KindState = { kind, queue: new Map(), running: 0, taking: false };
+    this.#kinds.set(`${app}/${model}`, state);
+    if (this.#shared !== undefined) this.#takeShared(state);
   }
 
   /** The kinds defined, as `app/model`. */
@@ -224,7 +262,9 @@ export class TaskManager {
         });
       }
     }
-    if (state.queue.size >= kind.maxQueued) throw new QueueFullError(app, model, kind.maxQueued);
+    if (this.#queuedOf(state).length >= kind.maxQueued) {
+      throw new QueueFullError(app, model, kind.maxQueued);
+    }
     const id =
       options.id === undefined
         ? globalThis.crypto.randomUUID()
@@ -240,6 +280,10 @@ export class TaskManager {
       lastSeq: 0,
     };
     await this.store.insert(record);
+    if (this.#shared !== undefined) {
+      this.#takeShared(state);
+      return record;
+    }
     state.queue.set(id, record);
     this.#queued.set(id, record);
     this.#pump(state);
@@ -248,23 +292,26 @@ export class TaskManager {
 
   /**
    * Where task `id` stands in its kind's queue: 1 runs next, 0 means it is not waiting
-   * (running, finished, unknown, or queued in another process).
+   * (running, finished, unknown, or queued in another process). With a shared store the
+   * queue is every process's, and every process gives the same answer.
    */
   position(id: string): number {
-    const task = this.#queued.get(id);
+    const queued = this.#allQueued();
+    const task = queued.find((record) => record.id === id);
     if (task === undefined) return 0;
     let place = 0;
-    for (const queued of this.#kinds.get(`${task.app}/${task.model}`)!.queue.keys()) {
+    for (const other of queued) {
+      if (other.app !== task.app || other.model !== task.model) continue;
       place++;
-      if (queued === id) return place;
+      if (other.id === id) return place;
     }
     return 0;
   }
 
-  /** What waits and runs in this process now. */
+  /** What waits (in every process, with a shared store) and what runs in this process now. */
   queue(): QueueSnapshot {
     return {
-      queued: [...this.#queued.values()],
+      queued: this.#allQueued(),
       running: [...this.#runs.values()].map((run) => run.record),
     };
   }
@@ -283,7 +330,7 @@ export class TaskManager {
    * Resolves with how many this cancelled.
    */
   async cancelQueued(reason?: string | Partial<CancelReason>): Promise<number> {
-    const cancels = [...this.#queued.values()].map((task) =>
+    const cancels = this.#allQueued().map((task) =>
       this.cancelTask(task.app, task.model, task.id, { reason }),
     );
     return (await Promise.all(cancels)).filter(Boolean).length;
@@ -331,7 +378,8 @@ export class TaskManager {
    * `false` if it is unknown or had already ended. A queued task leaves the queue at once;
    * a running one has its Context stopped with `reason`. Either way its `cancelled` event
    * reaches every watcher at once. With `wait`, resolves only after the handler returned
-   * and the finalizers ran.
+   * and the finalizers ran (with a shared store: when the handler runs in this process;
+   * one elsewhere is stopped there, and this resolves once the cancel is written).
    */
   async cancelTask(
     app: string,
@@ -354,7 +402,8 @@ export class TaskManager {
     const ending = endingOfStop(reason, state?.kind.timeoutMs);
     const event = await this.store.finish(id, ending, now, now + keepForMs);
     if (event === undefined) return false;
-    if (state !== undefined) {
+    // A task running in another process has its finalizers run there, once its handler is done.
+    if (state !== undefined && task.status === 'queued') {
       const finalized = finalize(state.kind, this.store, id);
       this.#track(finalized);
       if (options.wait) await finalized;
@@ -364,12 +413,12 @@ export class TaskManager {
 
   /** How many tasks of each kind wait and run in this process. */
   stats(): KindStats[] {
-    return [...this.#kinds.values()].map(({ kind, queue, running }) => ({
-      app: kind.app,
-      model: kind.model,
-      queued: queue.size,
-      running,
-      concurrency: kind.concurrency,
+    return [...this.#kinds.values()].map((state) => ({
+      app: state.kind.app,
+      model: state.kind.model,
+      queued: this.#queuedOf(state).length,
+      running: state.running,
+      concurrency: state.kind.concurrency,
     }));
   }
 
@@ -396,6 +445,7 @@ export class TaskManager {
 
   async #shutDown(graceMs: number): Promise<void> {
     if (this.#sweepTimer !== undefined) this.#clock.clearTimer(this.#sweepTimer);
+    if (this.#lostTimer !== undefined) this.#clock.clearTimer(this.#lostTimer);
     const reason = cancelReason(
       { kind: 'shutdown', message: 'the server is shutting down' },
       this.#clock.now(),
@@ -423,6 +473,7 @@ export class TaskManager {
       );
     }
     await Promise.all(this.#pendingFinalizers);
+    this.#sharedWatch?.dispose();
     await this.store.close();
   }
 
@@ -439,14 +490,109 @@ export class TaskManager {
       queue.delete(id);
       this.#queued.delete(id);
       state.running++;
-      const run = new TaskRun(kind, this.store, record, this.#clock);
-      this.#runs.set(id, run);
-      void run.settled.then(() => {
-        this.#runs.delete(id);
-        state.running--;
-        if (!this.#closing) this.#pump(state);
-      });
+      this.#launch(state, record, false);
     }
+  }
+
+  // Runs `record` in a slot already counted in `state.running`.
+  #launch(state: KindState, record: TaskRecord, claimed: boolean): void {
+    const run = new TaskRun(state.kind, this.store, record, this.#clock, claimed);
+    this.#runs.set(record.id, run);
+    void run.settled.then(() => {
+      this.#runs.delete(record.id);
+      state.running--;
+      if (this.#closing) return;
+      if (this.#shared === undefined) this.#pump(state);
+      else this.#takeShared(state);
+    });
+  }
+
+  // With a shared store: takes the oldest queued tasks of the kind while it has free slots.
+  // The store's compare-and-set decides between processes; a task another one took first is
+  // gone from the queue on the next look, so the loop moves on in submit order.
+  #takeShared(state: KindState): void {
+    const store = this.#shared!;
+    if (state.taking || this.#closing) return;
+    state.taking = true;
+    void (async () => {
+      try {
+        while (state.running < state.kind.concurrency && !this.#closing) {
+          const next = this.#queuedOf(state)[0];
+          if (next === undefined) return;
+          state.running++;
+          const started = await store.start(next.id, this.#clock.now()).catch((error) => {
+            console.error(`[@andon/tasks] could not take task ${next.id}:`, error);
+            return null;
+          });
+          if (started === null) {
+            state.running--;
+            // The store is away (a restart): look again a little later.
+            this.#clock.setTimer(() => this.#takeShared(state), 1_000);
+            return;
+          }
+          if (started === undefined) state.running--;
+          else this.#launch(state, started, true);
+        }
+      } finally {
+        state.taking = false;
+      }
+    })();
+  }
+
+  // A change any process made to a shared store's task.
+  #onSharedChange(task: TaskRecord): void {
+    if (this.#closing) return;
+    if (task.status === 'queued') {
+      const state = this.#kinds.get(`${task.app}/${task.model}`);
+      if (state !== undefined) this.#takeShared(state);
+      return;
+    }
+    const run = this.#runs.get(task.id);
+    if (run === undefined || !isTerminal(task.status)) return;
+    // Ended elsewhere (a cancel on another front end): stop the handler here, with the reason given there.
+    const reason =
+      task.reason ??
+      createReason({
+        kind: 'stop',
+        message: task.error ?? 'the task ended in another process',
+        origin: ORIGIN_ELSEWHERE,
+        at: this.#clock.now(),
+      });
+    void run.cancel(reason);
+  }
+
+  // Marks failed the tasks whose runner went silent, then looks again in half the period.
+  async #failLost(): Promise<void> {
+    const store = this.#shared!;
+    try {
+      for (const task of await store.lostTasks()) {
+        const state = this.#kinds.get(`${task.app}/${task.model}`);
+        const now = this.#clock.now();
+        const keepForMs = state?.kind.keepForMs ?? this.#defaults.keepForMs;
+        const ending = { status: 'failed', error: lostMessage(store.livenessMs) } as const;
+        const ended = await store.finish(task.id, ending, now, now + keepForMs);
+        if (ended !== undefined && state !== undefined) {
+          this.#track(finalize(state.kind, this.store, task.id));
+        }
+      }
+    } catch (error) {
+      console.error('[@andon/tasks] could not look for lost tasks:', error);
+    }
+    if (!this.#closing) {
+      this.#lostTimer = this.#clock.setTimer(() => void this.#failLost(), store.livenessMs / 2);
+    }
+  }
+
+  // Queued tasks of one kind, in submit order.
+  #queuedOf(state: KindState): TaskRecord[] {
+    if (this.#shared === undefined) return [...state.queue.values()];
+    const { app, model } = state.kind;
+    return this.#shared.queued().filter((task) => task.app === app && task.model === model);
+  }
+
+  // Queued tasks of every kind, in submit order.
+  #allQueued(): TaskRecord[] {
+    return this.#shared === undefined ? [...this.#queued.values()] : this.#shared.queued();
   }
 
   #track(promise: Promise<void>): void {
@@ -454,6 +600,9 @@ export class TaskManager {
     void promise.then(() => this.#pendingFinalizers.delete(promise));
   }
 }
+
+/** Where a stop that came from another process's change says it came from. */
+const ORIGIN_ELSEWHERE = 'andon-tasks (another process)';
 
 // True if every promise settled within `ms`; leaves no timer behind.
 async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {

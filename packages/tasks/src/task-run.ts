@@ -22,8 +22,14 @@ export class TaskRun {
   #ending: Promise<boolean> | undefined;
   #writes: Promise<unknown> = Promise.resolve();
   #killTimer: unknown;
+  readonly #claimed: boolean;
 
-  constructor(kind: Kind, store: TaskStore, record: TaskRecord, clock: Clock) {
+  /**
+   * `claimed`: the store already moved the task to `running` for this process (a shared
+   * store's queue); otherwise the run starts it.
+   */
+  constructor(kind: Kind, store: TaskStore, record: TaskRecord, clock: Clock, claimed = false) {
+    this.#claimed = claimed;
     this.#kind = kind;
     this.#store = store;
     this.record = record;
@@ -56,9 +62,10 @@ export class TaskRun {
   async #run(): Promise<void> {
     const { context } = this;
     try {
-      const started = await this.#store.start(this.record.id, context.clock.now());
+      const started =
+        this.#claimed || (await this.#store.start(this.record.id, context.clock.now()));
       // Cancelled (here or elsewhere) before it could start: the handler never runs.
-      if (started === undefined || context.isStopped()) return;
+      if (!started || context.isStopped()) return;
       const result = await this.#invoke();
       await this.#writes;
       await this.#end({ status: 'completed', finalValue: result ?? null });
@@ -84,7 +91,8 @@ export class TaskRun {
         const step = await iterator.next();
         if (step.done) return step.value;
         if (context.isStopped()) return undefined;
-        void handle.emit('progress', step.value);
+        // A write that fails (the store is away) loses this event, not the task.
+        handle.emit('progress', step.value).catch(() => {});
       }
     } finally {
       // After a stop the generator is not resumed: return() runs its finally blocks.
@@ -121,7 +129,18 @@ export class TaskRun {
   #end(ending: TaskEnding): Promise<boolean> {
     this.#ending ??= this.#store
       .finish(this.record.id, ending, this.context.clock.now(), this.#expiry())
-      .then((event) => event !== undefined);
+      .then(
+        (event) => event !== undefined,
+        (error) => {
+          // The store is unreachable: the task's end is not recorded here. With a shared
+          // store, another process marks it failed once this one goes silent.
+          console.error(
+            `[@andon/tasks] could not record the end of task ${this.record.id}:`,
+            error,
+          );
+          return false;
+        },
+      );
     return this.#ending;
   }
 

@@ -67,7 +67,11 @@ export class EventLog {
 
   /** A new task: it has no events (also when an earlier task with its id was purged). */
   created(id: string): void {
-    this.#tails.set(id, { seq: 0, streamSeq: 0, terminal: false, early: [] });
+    // Another process may have taken the task and written to it before the creator heard
+    // back from the server: what the stream delivered is newer than "no events".
+    if (!this.#tails.has(id)) {
+      this.#tails.set(id, { seq: 0, streamSeq: 0, terminal: false, early: [] });
+    }
   }
 
   /** Forgets what this process knew of task `id` (it was purged). */

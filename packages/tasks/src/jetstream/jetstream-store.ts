@@ -202,11 +202,9 @@ export class JetStreamStore implements SharedTaskStore {
     // The end may be recorded without its event (its writer died in between): write it.
     const known = this.#mirror.get(id);
     if (known === undefined || !isTerminal(known.task.status)) return events;
-    const terminal = await this.#serially(id, () => this.#announceEnd(id, known));
-    if (terminal !== undefined && terminal.seq > after && events.at(-1)?.seq !== terminal.seq) {
-      events.push(terminal);
-    }
-    return events;
+    await this.#serially(id, () => this.#announceEnd(id, known));
+    // Read again: events may have landed since the first read, before the terminal one.
+    return this.#log.read(id, after, limit);
   }
 
   subscribe(id: string, listener: (event: TaskEvent) => void): Subscription {
