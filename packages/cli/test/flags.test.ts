@@ -17,7 +17,8 @@ const cases: [string[], RegExp][] = [
     ['serve', '--ms-per-token', 'fast'],
     /option '--ms-per-token <ms>' argument 'fast' is invalid\. expected a number >= 0/,
   ],
-  [['serve', '--nats', 'nats://127.0.0.1:4222'], /option '--nats <url>' needs --workers <n>/],
+  [['serve', '--store', 'jetstream'], /option '--store jetstream' needs --nats <url>/],
+  [['serve', '--task-concurrency', '0'], /option '--task-concurrency 0' runs no task here/],
   [
     ['serve', '--host', 'http://localhost'],
     /option '--host <host>' argument 'http:\/\/localhost' is invalid\. expected a host name or IP address/,
@@ -47,15 +48,15 @@ const cases: [string[], RegExp][] = [
   ],
   [
     ['serve', '--store', 'postgres'],
-    /option '--store <kind>' argument 'postgres' is invalid\. Allowed choices are memory, sqlite/,
+    /option '--store <kind>' argument 'postgres' is invalid\. Allowed choices are memory, sqlite, jetstream/,
   ],
   [
     ['serve', '--keep-for', 'a while'],
     /option '--keep-for <duration>' argument 'a while' is invalid\. expected a duration such as 90s/,
   ],
   [
-    ['serve', '--task-concurrency', '0'],
-    /option '--task-concurrency <n>' argument '0' is invalid\. expected a whole number from 1 to 10000/,
+    ['serve', '--task-concurrency', '-1'],
+    /option '--task-concurrency <n>' argument '-1' is invalid\. expected a whole number from 0 to 10000/,
   ],
   [
     ['serve', '--api-keys', '/nonexistent/keys.txt'],

@@ -5,7 +5,7 @@ import { graceOption, hostOption, portOption } from '../lib/tier-options.js';
 import { addAuthOptions } from '../serve/auth-options.js';
 import { addEngineOptions } from '../serve/engine-options.js';
 import { runServe, type ServeOptions } from '../serve/serve.js';
-import { addTaskOptions } from '../serve/task-options.js';
+import { addTaskOptions, taskFlagsProblem } from '../serve/task-options.js';
 
 /** Registers `andon serve`: front end and engine in one command. */
 export function registerServe(program: Command): void {
@@ -22,9 +22,10 @@ export function registerServe(program: Command): void {
       parseInteger(1, 64),
     )
     .addOption(
-      new Option('--nats <url>', 'with --workers: connect them over NATS at this server').argParser(
-        parseNatsUrl,
-      ),
+      new Option(
+        '--nats <url>',
+        'keep tasks on this NATS server (JetStream), shared with every andon serve and worker on it; with --workers, connect them over it too',
+      ).argParser(parseNatsUrl),
     )
     .option(
       '--startup-timeout <ms>',
@@ -50,11 +51,8 @@ export function registerServe(program: Command): void {
     )
     .action(
       exitWith((options: ServeOptions) => {
-        if (options.nats !== undefined && options.workers === undefined) {
-          serve.error(
-            "error: option '--nats <url>' needs --workers <n> (the in-process engine needs no transport)",
-          );
-        }
+        const problem = taskFlagsProblem(options);
+        if (problem !== undefined) serve.error(problem);
         return runServe(options);
       }, 'serve'),
     );

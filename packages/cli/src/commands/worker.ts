@@ -4,6 +4,7 @@ import { addConnectOptions, parsePort } from '../lib/options.js';
 import { exitWithParentOption, graceOption, hostOption } from '../lib/tier-options.js';
 import { addEngineOptions } from '../serve/engine-options.js';
 import { runWorker, type WorkerOptions } from '../serve/worker.js';
+import { addWorkerTaskOptions } from '../serve/worker-tasks.js';
 
 /** Registers `andon worker`: a simulated engine served through the runtime. */
 export function registerWorker(program: Command): void {
@@ -19,7 +20,7 @@ export function registerWorker(program: Command): void {
       "serve this worker's Prometheus metrics on http://<host>:<port>/metrics (0: a free port)",
       parsePort,
     );
-  addEngineOptions(worker)
+  addWorkerTaskOptions(addEngineOptions(worker))
     .addOption(
       graceOption(
         'on the first signal, how long in-flight streams may finish before they are stopped',

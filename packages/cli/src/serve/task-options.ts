@@ -9,22 +9,47 @@ import {
 import { type Command, Option } from 'commander';
 import { parseDuration, parseInteger } from '../lib/options.js';
 import { claimDataDir } from './data-dir-lock.js';
+import { openJetStreamTasks } from './jetstream-tasks.js';
 
 /** The task flags of `andon serve`, as commander parses them. */
 export interface TaskFlags {
-  store: 'memory' | 'sqlite';
+  /** Default: `jetstream` with `nats`, else `sqlite`. */
+  store?: 'memory' | 'sqlite' | 'jetstream';
   dataDir?: string;
   taskConcurrency: number;
   keepFor: number;
+  /** The NATS server of a `jetstream` store (the command's `--nats`). */
+  nats?: string;
+}
+
+/**
+ * Where the flags' checks that span two flags fail, as commander's `error` prints them;
+ * `undefined` when they agree.
+ */
+export function taskFlagsProblem(flags: TaskFlags): string | undefined {
+  const kind = storeKind(flags);
+  if (kind === 'jetstream' && flags.nats === undefined) {
+    return "error: option '--store jetstream' needs --nats <url>";
+  }
+  if (kind !== 'jetstream' && flags.taskConcurrency === 0) {
+    return "error: option '--task-concurrency 0' runs no task here; it is for --store jetstream, where other processes run them";
+  }
+  return undefined;
+}
+
+/** Which store the flags choose. */
+export function storeKind(flags: TaskFlags): 'memory' | 'sqlite' | 'jetstream' {
+  return flags.store ?? (flags.nats === undefined ? 'sqlite' : 'jetstream');
 }
 
 /** Adds the task flags to `command`. */
 export function addTaskOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--store <kind>', 'where tasks and their events are kept')
-        .choices(['memory', 'sqlite'])
-        .default('sqlite'),
+      new Option(
+        '--store <kind>',
+        'where tasks and their events are kept: jetstream shares them with every andon serve and worker on the same --nats (default: jetstream with --nats, else sqlite)',
+      ).choices(['memory', 'sqlite', 'jetstream']),
     )
     .option(
       '--data-dir <dir>',
@@ -32,8 +57,8 @@ export function addTaskOptions(command: Command): Command {
     )
     .option(
       '--task-concurrency <n>',
-      'tasks of one kind running at once (default 4)',
-      parseInteger(1, 10_000),
+      'tasks of one kind running at once in this process (default 4; 0 with --store jetstream: create tasks here, run them elsewhere)',
+      parseInteger(0, 10_000),
       4,
     )
     .option(
@@ -45,10 +70,12 @@ export function addTaskOptions(command: Command): Command {
 }
 
 /**
- * Opens the task manager of `andon serve` with the built-in kinds (`demo/Count`,
- * `demo/Fetch`, `llm/Complete` on `backend`). Tasks that a crash left running are marked
- * failed as it opens; the data directory is claimed for this process until `release()`.
- * Resolves with the manager and a line that says where tasks live.
+ * Opens the task manager of `andon serve` (and of `andon worker --nats`) with the built-in
+ * kinds (`demo/Count`, `demo/Fetch`, `llm/Complete` on `backend`). On SQLite, tasks that a
+ * crash left running are marked failed as it opens and the data directory is claimed for
+ * this process until `release()`; on JetStream the store is shared with every process on
+ * the same NATS, and `release()` closes the connection. Resolves with the manager and a
+ * line that says where tasks live.
  */
 export async function openTasks(
   flags: TaskFlags,
@@ -57,7 +84,14 @@ export async function openTasks(
   let store: TaskStore;
   let where: string;
   let release = () => {};
-  if (flags.store === 'memory') {
+  const kind = storeKind(flags);
+  if (kind === 'jetstream') {
+    if (flags.nats === undefined) throw new TypeError('openTasks: a jetstream store needs nats');
+    const shared = await openJetStreamTasks(flags.nats);
+    store = shared.store;
+    where = `tasks on JetStream at ${shared.display}`;
+    release = shared.close;
+  } else if (kind === 'memory') {
     store = new MemoryStore();
     where = 'tasks in memory';
   } else {

@@ -6,9 +6,10 @@ import { commandPrefix, say } from '../lib/output.js';
 import { ENGINE, generateEndpoint, readyLine } from './endpoints.js';
 import { type EngineFlags, engineOptions, withSeed } from './engine-options.js';
 import { type MetricsEndpoint, serveMetrics } from './metrics-endpoint.js';
+import { openWorkerTasks, type WorkerTaskFlags } from './worker-tasks.js';
 
 /** Options of `andon worker`. */
-export interface WorkerOptions extends ConnectOptions, EngineFlags {
+export interface WorkerOptions extends ConnectOptions, EngineFlags, WorkerTaskFlags {
   /** Address the runtime (and the metrics endpoint) listen on. */
   host: string;
   /** Serve Prometheus metrics on this port (0: a free one); none when absent. */
@@ -32,6 +33,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   const life = new TierLife('worker', { ...options, prefix: PREFIX });
   let rt: Runtime | undefined;
   let metricsEndpoint: MetricsEndpoint | undefined;
+  let tasks: Awaited<ReturnType<typeof openWorkerTasks>>;
   return life.run(
     async () => {
       warnBeyondLoopback(PREFIX, options.host, 'the worker');
@@ -40,12 +42,20 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
         metricsEndpoint = await serveMetrics(metrics, options.host, options.metricsPort);
       }
       const endpoint = generateEndpoint(rt, options.namespace, ENGINE);
-      await endpoint.serve(engineHandler(withSeed(engine, options.seed)));
-      const extra = metricsEndpoint === undefined ? '' : ` (metrics ${metricsEndpoint.url})`;
+      const backend = withSeed(engine, options.seed);
+      await endpoint.serve(engineHandler(backend));
+      tasks = await openWorkerTasks(options, backend);
+      const extra =
+        (metricsEndpoint === undefined ? '' : ` (metrics ${metricsEndpoint.url})`) +
+        (tasks === undefined ? '' : `; runs ${tasks.where}`);
       say(readyLine('worker', endpoint.path, rt.instanceId, extra));
     },
     async () => {
-      // Runtime first: in-flight streams get their grace period with the engine still running.
+      // Its tasks end first (kind shutdown, every watcher gets its end); queued ones stay
+      // for the other processes.
+      await tasks?.tasks.shutdown({ graceMs: options.graceMs });
+      tasks?.release();
+      // Runtime next: in-flight streams get their grace period with the engine still running.
       await rt?.shutdown({ graceMs: options.graceMs });
       engine.close();
       observation.dispose();

@@ -1,0 +1,31 @@
+import { connectNats } from '@andon/runtime/nats';
+import type { TaskStore } from '@andon/tasks';
+
+/**
+ * A JetStream task store on its own NATS connection (credentials in the URL or in
+ * NATS_USER / NATS_PASSWORD / NATS_TOKEN, as for the runtime). `close` closes the store,
+ * then the connection; it never rejects.
+ */
+export async function openJetStreamTasks(
+  url: string,
+): Promise<{ store: TaskStore; display: string; close: () => void }> {
+  // Loaded only when asked for, like the SQLite store.
+  const { JetStreamStore } = await import('@andon/tasks/jetstream');
+  const nats = await connectNats({ servers: url, name: 'andon tasks' });
+  let store: TaskStore;
+  try {
+    store = await JetStreamStore.open({ connection: nats.connection });
+  } catch (error) {
+    await nats.close();
+    throw new Error(
+      `cannot open the task store on JetStream at ${nats.display}: ${(error as Error).message} (is JetStream on? nats-server -js)`,
+      { cause: error },
+    );
+  }
+  return {
+    store,
+    display: nats.display,
+    // The manager closes the store on shutdown; the connection goes after it.
+    close: () => void nats.close(),
+  };
+}
