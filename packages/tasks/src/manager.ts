@@ -25,7 +25,7 @@ import { TaskWatch } from './watch.js';
 export interface TaskManagerOptions {
   /** Where tasks and events live. Default: a new {@link MemoryStore}. The manager closes it on shutdown. */
   store?: TaskStore;
-  /** Tasks of one kind running at once, unless the kind says otherwise. Default 4. */
+  /** Tasks of one kind running at once, unless the kind says otherwise. Default 4; 0 (with a shared store only): run none here. */
   concurrency?: number;
   /** Tasks of one kind allowed to wait, unless the kind says otherwise. Default 1 000. */
   maxQueued?: number;
@@ -183,7 +183,10 @@ export class TaskManager {
     this.#shared = isSharedStore(this.store) ? this.store : undefined;
     this.#clock = options.clock ?? systemClock;
     this.#defaults = {
-      concurrency: positive('concurrency', options.concurrency ?? 4),
+      concurrency:
+        this.#shared === undefined
+          ? positive('concurrency', options.concurrency ?? 4)
+          : nonNegative('concurrency', options.concurrency ?? 4),
       maxQueued: nonNegative('maxQueued', options.maxQueued ?? 1_000),
       keepForMs: nonNegative('keepForMs', options.keepForMs ?? 3_600_000),
     };

@@ -38,6 +38,8 @@ export class EventLog {
   readonly #tails = new Map<string, Tail>();
   readonly #feed = new EventFeed();
   #stop: (() => void) | undefined;
+  // Where the stream is read up to, so that following again after a reconnect misses nothing.
+  #followedTo = 0;
 
   constructor(js: JetStreamClient, jsm: JetStreamManager, names: JetStreamNames) {
     this.#js = js;
@@ -45,16 +47,24 @@ export class EventLog {
     this.#names = names;
   }
 
-  /** Follows every event written from now on, by any process, until {@link close}. */
+  /**
+   * Follows every event written from now on, by any process, until {@link close}. Called
+   * again (after the connection came back), it resumes where it was.
+   */
   async follow(): Promise<void> {
+    this.#stop?.();
     const consumer = await this.#js.consumers.get(this.#names.eventsStream, {
       filter_subjects: this.#names.eventsFilter,
-      deliver_policy: DeliverPolicy.New,
+      ...(this.#followedTo === 0
+        ? { deliver_policy: DeliverPolicy.New }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#followedTo + 1 }),
     });
-    const messages = await consumer.consume();
+    // A short pull keeps missed heartbeats, and so a lost server, noticed within seconds.
+    const messages = await consumer.consume({ expires: 2_000 });
     this.#stop = () => void messages.stop();
     void (async () => {
       for await (const message of messages) {
+        this.#followedTo = Math.max(this.#followedTo, message.seq);
         const event = decodeEvent(message.data);
         this.#observe(this.#names.idOfSubject(message.subject), event, message.seq);
       }

@@ -102,7 +102,9 @@ export class JetStreamStore implements SharedTaskStore {
     await log.follow();
     await mirror.follow(kv);
     const liveness = await RunnerLiveness.open(kvm, names, processId, livenessMs);
-    return new JetStreamStore({ names, kv, mirror, log, liveness, processId });
+    const store = new JetStreamStore({ names, kv, mirror, log, liveness, processId });
+    void store.#refollowOnReconnect(nc);
+    return store;
   }
 
   private constructor(parts: {
@@ -276,6 +278,24 @@ export class JetStreamStore implements SharedTaskStore {
       await this.#liveness.close();
     })();
     return this.#closed;
+  }
+
+  // The server's ephemeral consumers do not survive its restart, and the client would
+  // notice only after missing heartbeats: follow again as soon as the connection is back.
+  async #refollowOnReconnect(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (this.#closed !== undefined) return;
+      if (status.type !== 'reconnect') continue;
+      try {
+        await this.#log.follow();
+        await this.#mirror.follow(this.#kv);
+      } catch (error) {
+        console.error(
+          '[@andon/tasks] could not follow the task store again after a reconnect:',
+          error,
+        );
+      }
+    }
   }
 
   // A record as readers see it: an unfinished task's record is not rewritten per event, so

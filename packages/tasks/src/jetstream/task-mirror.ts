@@ -30,14 +30,28 @@ export class TaskMirror {
   readonly #names: JetStreamNames;
   readonly #onPurge: (id: string) => void;
   #stop: (() => void) | undefined;
+  // The newest revision seen, so that following again after a reconnect misses nothing.
+  #followedTo = 0;
 
   constructor(names: JetStreamNames, onPurge: (id: string) => void) {
     this.#names = names;
     this.#onPurge = onPurge;
   }
 
-  /** Loads every task in the bucket, then follows its changes until {@link close}. */
+  /**
+   * Loads every task in the bucket, then follows its changes until {@link close}. Called
+   * again (after the connection came back), it resumes after the newest revision seen.
+   */
   async follow(kv: KV): Promise<void> {
+    this.#stop?.();
+    if (this.#followedTo > 0) {
+      const watch = await kv.watch({ key: '>', resumeFromRevision: this.#followedTo + 1 });
+      this.#stop = () => watch.stop();
+      void (async () => {
+        for await (const entry of watch) this.#observe(entry);
+      })();
+      return;
+    }
     const { values } = await kv.status();
     const watch = await kv.watch({ key: '>' });
     this.#stop = () => watch.stop();
@@ -91,6 +105,7 @@ export class TaskMirror {
   }
 
   #observe(entry: KvEntry): void {
+    this.#followedTo = Math.max(this.#followedTo, entry.revision);
     const id = this.#names.idOfKey(entry.key);
     if (entry.operation !== 'PUT') {
       const known = this.#tasks.get(id);

@@ -1,0 +1,217 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type JetStreamServer,
+  natsServerBin,
+  startJetStreamServer,
+} from '../../tasks/test/support/jetstream.js';
+import { Cli } from './support/cli.js';
+import { EXIT_MS, FAST, perTestDir, urlOf } from './support/serve.js';
+
+// Several `andon serve --nats` front ends and `andon worker --nats` workers, as separate
+// processes on one nats-server with JetStream: the deployment of issue 18 on one machine.
+const dir = perTestDir();
+const LIVENESS_MS = 1_500;
+
+interface TaskJson {
+  id: string;
+  status: string;
+  started_at?: string;
+  created_at?: string;
+}
+
+interface SseEvent {
+  id: number;
+  event: string;
+  data: unknown;
+}
+
+describe.skipIf(natsServerBin === undefined)('tasks shared on JetStream across processes', () => {
+  let nats: JetStreamServer;
+
+  beforeEach(async () => {
+    nats = await startJetStreamServer();
+  });
+  afterEach(() => nats?.stop());
+
+  const env = () => ({ TMPDIR: dir(), ANDON_TASK_LIVENESS_MS: String(LIVENESS_MS) });
+
+  function front(name: string, ...args: string[]): Cli {
+    return new Cli(
+      ['serve', '--nats', nats.server.url, '--data-dir', join(dir(), name), ...FAST, ...args],
+      env(),
+    );
+  }
+
+  function worker(...args: string[]): Cli {
+    return new Cli(['worker', '--nats', nats.server.url, ...FAST, ...args], env());
+  }
+
+  async function create(url: string, kind: string, input: unknown): Promise<TaskJson> {
+    const response = await fetch(`${url}/v1/tasks/${kind}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(input),
+    });
+    expect(response.status).toBe(201);
+    return (await response.json()) as TaskJson;
+  }
+
+  async function get(url: string, id: string): Promise<TaskJson> {
+    return (await (await fetch(`${url}/v1/tasks/${id}`)).json()) as TaskJson;
+  }
+
+  // Every event of a task's SSE stream until the stream ends; `onEvent` sees each as it comes.
+  async function watch(
+    url: string,
+    kind: string,
+    id: string,
+    onEvent: (event: SseEvent) => void = () => {},
+  ): Promise<SseEvent[]> {
+    const response = await fetch(`${url}/v1/tasks/${kind}/${id}/events`);
+    expect(response.status).toBe(200);
+    const events: SseEvent[] = [];
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for await (const chunk of response.body!) {
+      buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end = buffered.indexOf('\n\n');
+      while (end !== -1) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        end = buffered.indexOf('\n\n');
+        const fields = Object.fromEntries(
+          block
+            .split('\n')
+            .filter((line) => !line.startsWith(':') && line.includes(':'))
+            .map((line) => [
+              line.slice(0, line.indexOf(':')),
+              line.slice(line.indexOf(':') + 1).trim(),
+            ]),
+        );
+        if (fields.data === undefined) continue;
+        const event = {
+          id: Number(fields.id),
+          event: fields.event ?? 'message',
+          data: JSON.parse(fields.data),
+        };
+        events.push(event);
+        onEvent(event);
+      }
+    }
+    return events;
+  }
+
+  it('creates on one front end, watches on both, cancels on the other: the worker stops it', async () => {
+    const a = front('a', '--task-concurrency', '0');
+    const b = front('b', '--task-concurrency', '0');
+    const w = worker('--task-concurrency', '1');
+    const [urlA, urlB] = await Promise.all([urlOf(a), urlOf(b)]);
+    await w.line(/worker ready: .*runs tasks on JetStream/, 15_000).catch((error) => {
+      throw new Error(`${error.message}\n${w.transcript}`);
+    });
+
+    const task = await create(urlA, 'demo/Count', { n: 100_000, intervalMs: 20 });
+    let progressed!: () => void;
+    const running = new Promise<void>((resolve) => {
+      progressed = resolve;
+    });
+    const onA = watch(urlA, 'demo/Count', task.id, progressed);
+    const onB = watch(urlB, 'demo/Count', task.id);
+    await running;
+    const cancel = await fetch(`${urlB}/v1/tasks/demo/Count/${task.id}/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'stop from B' }),
+    });
+    expect(cancel.status).toBe(200);
+    const [eventsA, eventsB] = await Promise.all([onA, onB]);
+    for (const events of [eventsA, eventsB]) {
+      expect(events.at(-1)).toMatchObject({ event: 'cancelled', data: { message: 'stop from B' } });
+      expect(events.filter((event) => event.event === 'cancelled')).toHaveLength(1);
+    }
+    // The handler on the worker stopped: its only slot takes the next task.
+    const next = await create(urlB, 'demo/Count', { n: 2, intervalMs: 1 });
+    const nextEvents = await watch(urlA, 'demo/Count', next.id);
+    expect(nextEvents.map((event) => event.event)).toEqual(['progress', 'progress', 'complete']);
+  });
+
+  it('marks the task of a worker killed with SIGKILL failed, for watchers on every front end', async () => {
+    const a = front('a', '--task-concurrency', '0');
+    const w = worker('--task-concurrency', '1');
+    const url = await urlOf(a);
+    await w.line(/worker ready: .*runs tasks on JetStream/, 15_000).catch((error) => {
+      throw new Error(`${error.message}\n${w.transcript}`);
+    });
+    const task = await create(url, 'demo/Count', { n: 100_000, intervalMs: 20 });
+    let progressed!: () => void;
+    const running = new Promise<void>((resolve) => {
+      progressed = resolve;
+    });
+    const watching = watch(url, 'demo/Count', task.id, progressed);
+    await running;
+    const killedAt = performance.now();
+    w.child.kill('SIGKILL');
+    const events = await watching;
+    const tookMs = performance.now() - killedAt;
+    expect(events.at(-1)).toMatchObject({ event: 'error' });
+    expect(String((events.at(-1)?.data as { message: string }).message)).toMatch(/went silent/);
+    // The documented bound: the liveness period, then at most half of it again (plus slack
+    // for a loaded machine).
+    expect(tookMs).toBeLessThan(LIVENESS_MS * 1.5 + 3_000);
+    expect((await get(url, task.id)).status).toBe('failed');
+  });
+
+  it('keeps a running task going through a nats-server restart, losing no event', async () => {
+    const a = front('a', '--task-concurrency', '0');
+    const w = worker('--task-concurrency', '1');
+    const url = await urlOf(a);
+    await w.line(/worker ready: .*runs tasks on JetStream/, 15_000).catch((error) => {
+      throw new Error(`${error.message}\n${w.transcript}`);
+    });
+    const task = await create(url, 'demo/Count', { n: 40, intervalMs: 50 });
+    let seen = 0;
+    let fifth!: () => void;
+    const atFifth = new Promise<void>((resolve) => {
+      fifth = resolve;
+    });
+    const live = watch(url, 'demo/Count', task.id, () => {
+      if (++seen === 5) fifth();
+    });
+    await atFifth;
+    await nats.server.restart();
+    const all = Array.from({ length: 41 }, (_, i) => i + 1);
+    // The watcher that was there all along gets every event, no gap, no double.
+    const events = await live;
+    expect(events.map((event) => event.id)).toEqual(all);
+    expect(events.at(-1)?.event).toBe('complete');
+    // So does one after the restart, from what the server acknowledged.
+    expect((await watch(url, 'demo/Count', task.id)).map((event) => event.id)).toEqual(all);
+  });
+
+  it('drains 100 tasks created on two front ends with one slot each, in order, none run twice', async () => {
+    const a = front('a', '--task-concurrency', '1');
+    const b = front('b', '--task-concurrency', '1');
+    const [urlA, urlB] = await Promise.all([urlOf(a), urlOf(b)]);
+    const created: TaskJson[] = [];
+    for (let n = 0; n < 100; n++) {
+      created.push(await create(n % 2 === 0 ? urlA : urlB, 'demo/Count', { n: 1, intervalMs: 1 }));
+    }
+    const streams = await Promise.all(
+      created.map((task, n) => watch(n % 2 === 0 ? urlB : urlA, 'demo/Count', task.id)),
+    );
+    for (const events of streams) {
+      // Run twice would show as a second progress event or a failed start.
+      expect(events.map((event) => event.event)).toEqual(['progress', 'complete']);
+    }
+    const tasks = await Promise.all(created.map((task) => get(urlA, task.id)));
+    const started = tasks.map((task) => Date.parse(task.started_at!));
+    // Two slots take from one queue in submit order: no task starts before one two places ahead.
+    const byStart = [...started.keys()].sort((x, y) => started[x]! - started[y]! || x - y);
+    for (const [place, index] of byStart.entries()) expect(index).toBeLessThan(place + 3);
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGTERM');
+    expect(await a.exit(EXIT_MS), a.transcript).toEqual({ code: 0, signal: null });
+    expect(await b.exit(EXIT_MS), b.transcript).toEqual({ code: 0, signal: null });
+  });
+});
