@@ -5,6 +5,9 @@ import type { TaskStore } from '@andon/tasks';
  * A JetStream task store on its own NATS connection (credentials in the URL or in
  * NATS_USER / NATS_PASSWORD / NATS_TOKEN, as for the runtime). `close` closes the store,
  * then the connection; it never rejects.
+ *
+ * `ANDON_TASK_LIVENESS_MS` (default 10 000) is how long a process may stay silent before
+ * the tasks it runs are marked failed; the first process on a NATS server sets it for all.
  */
 export async function openJetStreamTasks(
   url: string,
@@ -14,7 +17,7 @@ export async function openJetStreamTasks(
   const nats = await connectNats({ servers: url, name: 'andon tasks' });
   let store: TaskStore;
   try {
-    store = await JetStreamStore.open({ connection: nats.connection });
+    store = await JetStreamStore.open({ connection: nats.connection, livenessMs: livenessMs() });
   } catch (error) {
     await nats.close();
     throw new Error(
@@ -28,4 +31,16 @@ export async function openJetStreamTasks(
     // The manager closes the store on shutdown; the connection goes after it.
     close: () => void nats.close(),
   };
+}
+
+function livenessMs(): number {
+  const raw = process.env.ANDON_TASK_LIVENESS_MS;
+  if (raw === undefined || raw === '') return 10_000;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 100) {
+    throw new TypeError(
+      `ANDON_TASK_LIVENESS_MS must be a whole number of milliseconds >= 100, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
 }
