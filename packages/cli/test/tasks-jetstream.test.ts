@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import {
   type JetStreamServer,
   natsServerBin,
@@ -187,6 +188,80 @@ describe.skipIf(natsServerBin === undefined)('tasks shared on JetStream across p
     expect(events.at(-1)?.event).toBe('complete');
     // So does one after the restart, from what the server acknowledged.
     expect((await watch(url, 'demo/Count', task.id)).map((event) => event.id)).toEqual(all);
+  });
+
+  // A WebSocket on a front end, with every message it got so far and a way to wait for one.
+  async function queueSocket(url: string) {
+    const socket = new WebSocket(`${url.replace('http', 'ws')}/v1/ws`);
+    const messages: Record<string, unknown>[] = [];
+    const waiters = new Set<() => void>();
+    socket.on('message', (data) => {
+      messages.push(JSON.parse(String(data)));
+      for (const wake of [...waiters]) wake();
+    });
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const next = (match: (message: Record<string, unknown>) => boolean, what: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what} within 10 s`)), 10_000);
+        const check = () => {
+          const found = messages.find(match);
+          if (found === undefined) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        };
+        waiters.add(check);
+        check();
+      });
+    return { socket, messages, next };
+  }
+
+  it('shows one queue on every front end’s WebSocket, and an interrupt on one reaches the worker', async () => {
+    const a = front('a', '--task-concurrency', '0');
+    const b = front('b', '--task-concurrency', '0');
+    const w = worker('--task-concurrency', '1');
+    const [urlA, urlB] = await Promise.all([urlOf(a), urlOf(b)]);
+    await w.line(/worker ready: .*runs tasks on JetStream/, 15_000);
+    const onA = await queueSocket(urlA);
+    const onB = await queueSocket(urlB);
+    const ids = ['first', 'second', 'third'];
+    for (const id of ids) {
+      onA.socket.send(
+        JSON.stringify({
+          type: 'submit',
+          kind: 'demo/Count',
+          input: { n: 100_000, intervalMs: 20 },
+          request_id: id,
+        }),
+      );
+      await onA.next((m) => m.type === 'queued' && m.request_id === id, `queued ${id}`);
+    }
+    // The same queue on both front ends: one running on the worker, two waiting in order.
+    const sameQueue = (m: Record<string, unknown>) =>
+      m.type === 'queue_update' &&
+      m.processing === 1 &&
+      JSON.stringify(m.queued_ids) === JSON.stringify(['second', 'third']);
+    await onA.next(sameQueue, 'the queue on A');
+    await onB.next(sameQueue, 'the queue on B');
+
+    onB.socket.send(
+      JSON.stringify({ type: 'interrupt', request_id: 'first', context: 'analysis' }),
+    );
+    await onB.next(
+      (m) => m.type === 'error' && m.request_id === 'first' && m.context === 'analysis',
+      'the interrupt answer on B',
+    );
+    // A follows its request: the result comes there, and the worker's slot goes to the next.
+    await onA.next(
+      (m) => m.type === 'result' && m.request_id === 'first' && m.status === 'cancelled',
+      'the result on A',
+    );
+    await onA.next(
+      (m) => m.type === 'status' && m.request_id === 'second' && m.status === 'running',
+      'the second request running',
+    );
+    onA.socket.close();
+    onB.socket.close();
   });
 
   it('drains 100 tasks created on two front ends with one slot each, in order, none run twice', async () => {

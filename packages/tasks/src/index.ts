@@ -33,6 +33,7 @@ export {
   type WatchOptions,
 } from './manager.js';
 export { MemoryStore } from './memory-store.js';
+export { isSharedStore, type SharedTaskStore } from './shared-store.js';
 export type { TaskStore } from './store.js';
 export {
   isTerminal,

@@ -63,11 +63,14 @@ export interface WatchOptions {
   bufferSize?: number;
 }
 
-/** What waits and runs in this process, from {@link TaskManager.queue}. */
+/** What waits and runs, from {@link TaskManager.queue}. */
 export interface QueueSnapshot {
   /** Waiting tasks, in submit order over all kinds. */
   readonly queued: readonly TaskRecord[];
-  /** Running tasks, as they were created (their store record has the rest). */
+  /**
+   * Running tasks, as they were created (their store record has the rest); with a shared
+   * store, as they started.
+   */
   readonly running: readonly TaskRecord[];
 }
 
@@ -311,11 +314,17 @@ export class TaskManager {
     return 0;
   }
 
-  /** What waits (in every process, with a shared store) and what runs in this process now. */
+  /**
+   * What waits and what runs now: in this process, or with a shared store in every
+   * process (so every front end shows the same queue).
+   */
   queue(): QueueSnapshot {
     return {
       queued: this.#allQueued(),
-      running: [...this.#runs.values()].map((run) => run.record),
+      running:
+        this.#shared === undefined
+          ? [...this.#runs.values()].map((run) => run.record)
+          : this.#shared.running(),
     };
   }
 

@@ -20,6 +20,8 @@ export interface SharedTaskStore extends TaskStore {
   readonly livenessMs: number;
   /** Every process's queued tasks, in submit order, as this process knows them now. */
   queued(): TaskRecord[];
+  /** Every process's running tasks, oldest first, as this process knows them now. */
+  running(): TaskRecord[];
   /** Running tasks whose runner is gone (silent for longer than `livenessMs`). */
   lostTasks(): Promise<TaskRecord[]>;
 }

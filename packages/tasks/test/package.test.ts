@@ -20,6 +20,7 @@ const MAIN_EXPORTS = [
   'WatcherLaggedError',
   'defaultDataDir',
   'defaultStorePath',
+  'isSharedStore',
   'isTerminal',
   'isTerminalEvent',
   'terminalEventOf',
@@ -33,15 +34,21 @@ function run(script: string): string {
 }
 
 describe('the package', () => {
-  it('exports its API through the package name, and SQLite only from ./sqlite', () => {
+  it('exports its API through the package name, SQLite only from ./sqlite, JetStream only from ./jetstream', () => {
     const out = run(`
       const main = await import('@andon/tasks');
       const sqlite = await import('@andon/tasks/sqlite');
-      console.log(JSON.stringify({ main: Object.keys(main).sort(), sqlite: Object.keys(sqlite).sort() }));
+      const jetstream = await import('@andon/tasks/jetstream');
+      console.log(JSON.stringify({
+        main: Object.keys(main).sort(),
+        sqlite: Object.keys(sqlite).sort(),
+        jetstream: Object.keys(jetstream).sort(),
+      }));
     `);
-    const { main, sqlite } = JSON.parse(out) as { main: string[]; sqlite: string[] };
+    const { main, sqlite, jetstream } = JSON.parse(out) as Record<string, string[]>;
     expect(main).toEqual(MAIN_EXPORTS);
     expect(sqlite).toEqual(['SqliteStore', 'defaultDataDir', 'defaultStorePath']);
+    expect(jetstream).toEqual(['JetStreamStore']);
   });
 
   it('does not load the native SQLite module unless ./sqlite is imported', () => {

@@ -255,6 +255,13 @@ export class JetStreamStore implements SharedTaskStore {
       .map((known) => known.task);
   }
 
+  running(): TaskRecord[] {
+    return [...this.#mirror.values()]
+      .filter((known) => known.task.status === 'running')
+      .sort((a, b) => a.order - b.order)
+      .map((known) => known.task);
+  }
+
   async lostTasks(): Promise<TaskRecord[]> {
     const alive = new Map<string, Promise<boolean>>();
     const lost: TaskRecord[] = [];
