@@ -2,6 +2,7 @@
 // Prints one JSON document on stdout (progress on stderr).
 //
 //   npm run bench:tasks          (builds first)   or   node bench/tasks/run.mjs
+//   npm run bench:tasks -- --nats   tasks shared on NATS JetStream instead (see nats.mjs)
 //
 // 1. Fan-out: one task emitting ANDON_BENCH_RATE events/s to ANDON_BENCH_WATCHERS SSE
 //    watchers for ANDON_BENCH_SECONDS: events delivered/s, delivery latency p50/p99, server
@@ -223,6 +224,12 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     killChildren();
     process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
   });
+}
+
+if (process.argv.includes('--nats')) {
+  const { runNatsBench } = await import('./nats.mjs');
+  await runNatsBench();
+  process.exit(0);
 }
 
 try {

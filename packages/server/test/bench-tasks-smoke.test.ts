@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { natsServerBinary } from '../../runtime/test/support/nats-server.js';
 import { runBench } from './support/run-bench.js';
 
 // Keeps bench/tasks/run.mjs working: a tiny run must print its JSON document with every
@@ -44,6 +45,39 @@ describe('bench/tasks/run.mjs', () => {
         expect(result.tinyTasks.tasksPerSec[store], store).toBeGreaterThan(0);
       }
       expect(result.tinyTasks.overheadPerTaskUs.memory).toBeGreaterThan(0);
+    },
+  );
+});
+
+describe.skipIf(natsServerBinary() === undefined)('bench/tasks/run.mjs --nats', () => {
+  it(
+    'prints the cross-process cancel, delivery and tasks/s figures beside raw NATS and SQLite',
+    { timeout: 90_000 },
+    async () => {
+      const { code, stdout, stderr } = await runBench(
+        'tasks',
+        {
+          ANDON_BENCH_CANCEL_TRIALS: '3',
+          ANDON_BENCH_EVENTS: '20',
+          ANDON_BENCH_TINY_TASKS: '50',
+        },
+        60_000,
+        ['--nats'],
+      );
+      expect(code, stderr).toBe(0);
+      const result = JSON.parse(stdout);
+      expect(result.bench).toBe('tasks --nats');
+      for (const figure of ['cancelAtBToContextStoppedOnD', 'eventDeliveryToAnotherFrontEnd']) {
+        for (const side of ['andon', 'rawNats']) {
+          expect(result[figure][side].p50Ms, `${figure} ${side}`).toBeGreaterThan(0);
+        }
+      }
+      expect(result.cancelAtBToContextStoppedOnD.andon.n).toBe(3);
+      // Every event reached the watcher on the other front end.
+      expect(result.eventDeliveryToAnotherFrontEnd.andon.n).toBe(20);
+      for (const store of ['jetstreamCreateOnAThenRunOnD', 'jetstreamOneProcess', 'sqlite']) {
+        expect(result.tasksPerSec[store], store).toBeGreaterThan(0);
+      }
     },
   );
 });

@@ -12,10 +12,15 @@ export interface BenchRun {
  * Runs `bench/<name>/run.mjs` with `env` added, as `npm run bench:<name>` would after the
  * build; SIGTERM after `timeoutMs`. For the smoke tests that keep the benchmarks working.
  */
-export function runBench(name: string, env: Record<string, string>, timeoutMs = 60_000) {
+export function runBench(
+  name: string,
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  args: readonly string[] = [],
+) {
   const script = fileURLToPath(new URL(`../../../../bench/${name}/run.mjs`, import.meta.url));
   return new Promise<BenchRun>((resolve, reject) => {
-    const child = spawn(process.execPath, [script], {
+    const child = spawn(process.execPath, [script, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
