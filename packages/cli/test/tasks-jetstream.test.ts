@@ -103,14 +103,20 @@ describe.skipIf(natsServerBin === undefined)('tasks shared on JetStream across p
     return events;
   }
 
+  async function ready(...workers: Cli[]): Promise<void> {
+    for (const w of workers) {
+      await w.line(/worker ready: .*runs tasks on JetStream/, 15_000).catch((error) => {
+        throw new Error(`${error.message}\n${w.transcript}`);
+      });
+    }
+  }
+
   it('creates on one front end, watches on both, cancels on the other: the worker stops it', async () => {
     const a = front('a', '--task-concurrency', '0');
     const b = front('b', '--task-concurrency', '0');
-    const w = worker('--task-concurrency', '1');
+    const workers = [worker('--task-concurrency', '1'), worker('--task-concurrency', '1')];
     const [urlA, urlB] = await Promise.all([urlOf(a), urlOf(b)]);
-    await w.line(/worker ready: .*runs tasks on JetStream/, 15_000).catch((error) => {
-      throw new Error(`${error.message}\n${w.transcript}`);
-    });
+    await ready(...workers);
 
     const task = await create(urlA, 'demo/Count', { n: 100_000, intervalMs: 20 });
     let progressed!: () => void;
@@ -131,45 +137,62 @@ describe.skipIf(natsServerBin === undefined)('tasks shared on JetStream across p
       expect(events.at(-1)).toMatchObject({ event: 'cancelled', data: { message: 'stop from B' } });
       expect(events.filter((event) => event.event === 'cancelled')).toHaveLength(1);
     }
-    // The handler on the worker stopped: its only slot takes the next task.
+    // The handler on the worker stopped: with the other worker's slot taken, its slot takes
+    // the next task.
+    const busy = await create(urlA, 'demo/Count', { n: 100_000, intervalMs: 20 });
     const next = await create(urlB, 'demo/Count', { n: 2, intervalMs: 1 });
     const nextEvents = await watch(urlA, 'demo/Count', next.id);
     expect(nextEvents.map((event) => event.event)).toEqual(['progress', 'progress', 'complete']);
+    expect((await get(urlB, busy.id)).status).toBe('running');
   });
 
   it('marks the task of a worker killed with SIGKILL failed, for watchers on every front end', async () => {
     const a = front('a', '--task-concurrency', '0');
-    const w = worker('--task-concurrency', '1');
-    const url = await urlOf(a);
-    await w.line(/worker ready: .*runs tasks on JetStream/, 15_000).catch((error) => {
-      throw new Error(`${error.message}\n${w.transcript}`);
-    });
-    const task = await create(url, 'demo/Count', { n: 100_000, intervalMs: 20 });
-    let progressed!: () => void;
-    const running = new Promise<void>((resolve) => {
-      progressed = resolve;
-    });
-    const watching = watch(url, 'demo/Count', task.id, progressed);
-    await running;
+    const b = front('b', '--task-concurrency', '0');
+    const [doomed, survivor] = [
+      worker('--task-concurrency', '1'),
+      worker('--task-concurrency', '1'),
+    ];
+    const [urlA, urlB] = await Promise.all([urlOf(a), urlOf(b)]);
+    await ready(doomed, survivor);
+    // One task on each worker (one slot each).
+    const tasks = [
+      await create(urlA, 'demo/Count', { n: 100_000, intervalMs: 20 }),
+      await create(urlA, 'demo/Count', { n: 100_000, intervalMs: 20 }),
+    ];
+    const watching = tasks.flatMap((task) =>
+      [urlA, urlB].map((url) => {
+        let progressed!: () => void;
+        const running = new Promise<void>((resolve) => {
+          progressed = resolve;
+        });
+        return { task, running, events: watch(url, 'demo/Count', task.id, progressed) };
+      }),
+    );
+    await Promise.all(watching.map((w) => w.running));
     const killedAt = performance.now();
-    w.child.kill('SIGKILL');
-    const events = await watching;
+    doomed.child.kill('SIGKILL');
+    const ended = await Promise.race(watching.map((w) => w.events.then(() => w.task)));
     const tookMs = performance.now() - killedAt;
-    expect(events.at(-1)).toMatchObject({ event: 'error' });
-    expect(String((events.at(-1)?.data as { message: string }).message)).toMatch(/went silent/);
+    for (const w of watching.filter((w) => w.task === ended)) {
+      const events = await w.events;
+      expect(events.at(-1)).toMatchObject({ event: 'error' });
+      expect(String((events.at(-1)?.data as { message: string }).message)).toMatch(/went silent/);
+    }
     // The documented bound: the liveness period, then at most half of it again (plus slack
     // for a loaded machine).
     expect(tookMs).toBeLessThan(LIVENESS_MS * 1.5 + 3_000);
-    expect((await get(url, task.id)).status).toBe('failed');
+    expect((await get(urlB, ended.id)).status).toBe('failed');
+    // The other worker's task is untouched.
+    const other = tasks.find((task) => task !== ended)!;
+    expect((await get(urlA, other.id)).status).toBe('running');
   });
 
   it('keeps a running task going through a nats-server restart, losing no event', async () => {
     const a = front('a', '--task-concurrency', '0');
     const w = worker('--task-concurrency', '1');
     const url = await urlOf(a);
-    await w.line(/worker ready: .*runs tasks on JetStream/, 15_000).catch((error) => {
-      throw new Error(`${error.message}\n${w.transcript}`);
-    });
+    await ready(w);
     const task = await create(url, 'demo/Count', { n: 40, intervalMs: 50 });
     let seen = 0;
     let fifth!: () => void;
@@ -221,7 +244,7 @@ describe.skipIf(natsServerBin === undefined)('tasks shared on JetStream across p
     const b = front('b', '--task-concurrency', '0');
     const w = worker('--task-concurrency', '1');
     const [urlA, urlB] = await Promise.all([urlOf(a), urlOf(b)]);
-    await w.line(/worker ready: .*runs tasks on JetStream/, 15_000);
+    await ready(w);
     const onA = await queueSocket(urlA);
     const onB = await queueSocket(urlB);
     const ids = ['first', 'second', 'third'];
