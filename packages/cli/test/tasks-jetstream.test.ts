@@ -7,6 +7,7 @@ import {
   startJetStreamServer,
 } from '../../tasks/test/support/jetstream.js';
 import { Cli } from './support/cli.js';
+import { startNatsServer } from './support/nats-server.js';
 import { EXIT_MS, FAST, perTestDir, urlOf } from './support/serve.js';
 
 // Several `andon serve --nats` front ends and `andon worker --nats` workers, as separate
@@ -285,6 +286,24 @@ describe.skipIf(natsServerBin === undefined)('tasks shared on JetStream across p
     );
     onA.socket.close();
     onB.socket.close();
+  });
+
+  it('says what to do when the NATS server has no JetStream: serve refuses, a worker serves its engine only', async () => {
+    const plain = await startNatsServer();
+    try {
+      const serve = new Cli(['serve', '--nats', plain.url, '--data-dir', join(dir(), 'p')], env());
+      expect(await serve.exit(EXIT_MS), serve.transcript).toEqual({ code: 1, signal: null });
+      expect(serve.stderr.join('\n')).toMatch(
+        /has no JetStream, where tasks are shared: start it with -js .*or keep tasks local with --store sqlite/,
+      );
+      const w = new Cli(['worker', '--nats', plain.url, ...FAST], env());
+      await w.line(/worker ready: serving \S+ as instance/, 15_000);
+      expect(w.stderr.join('\n')).toMatch(/runs no tasks: .*has no JetStream/);
+      w.child.kill('SIGTERM');
+      expect(await w.exit(EXIT_MS), w.transcript).toEqual({ code: 0, signal: null });
+    } finally {
+      await plain.stop();
+    }
   });
 
   it('drains 100 tasks created on two front ends with one slot each, in order, none run twice', async () => {

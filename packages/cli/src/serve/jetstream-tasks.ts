@@ -1,6 +1,11 @@
 import { connectNats } from '@andon/runtime/nats';
 import type { TaskStore } from '@andon/tasks';
 
+/** The NATS server has no JetStream: the tasks cannot be shared there. */
+export class JetStreamUnavailableError extends Error {
+  override readonly name = 'JetStreamUnavailableError';
+}
+
 /**
  * A JetStream task store on its own NATS connection (credentials in the URL or in
  * NATS_USER / NATS_PASSWORD / NATS_TOKEN, as for the runtime). `close` closes the store,
@@ -20,8 +25,14 @@ export async function openJetStreamTasks(
     store = await JetStreamStore.open({ connection: nats.connection, livenessMs: livenessMs() });
   } catch (error) {
     await nats.close();
+    if ((error as Error).name === 'JetStreamNotEnabled') {
+      throw new JetStreamUnavailableError(
+        `the NATS server at ${nats.display} has no JetStream, where tasks are shared: start it with -js (nats-server -js -sd DIR), or keep tasks local with --store sqlite`,
+        { cause: error },
+      );
+    }
     throw new Error(
-      `cannot open the task store on JetStream at ${nats.display}: ${(error as Error).message} (is JetStream on? nats-server -js)`,
+      `cannot open the task store on JetStream at ${nats.display}: ${(error as Error).message}`,
       { cause: error },
     );
   }

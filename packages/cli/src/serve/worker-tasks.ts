@@ -1,6 +1,8 @@
 import type { CompletionBackend } from '@andon/server';
 import type { Command } from 'commander';
 import { parseDuration, parseInteger } from '../lib/options.js';
+import { commandPrefix, note } from '../lib/output.js';
+import { JetStreamUnavailableError } from './jetstream-tasks.js';
 import { openTasks } from './task-options.js';
 
 /** The task flags of `andon worker`: it runs tasks only from a shared (JetStream) store. */
@@ -30,12 +32,20 @@ export function addWorkerTaskOptions(command: Command): Command {
 /**
  * With `--nats`, a worker takes tasks from the queue every `andon serve --nats` on the same
  * server fills (the built-in kinds, `llm/Complete` on this worker's own engine). Resolves
- * `undefined` without `--nats` or with `--task-concurrency 0`.
+ * `undefined` without `--nats`, with `--task-concurrency 0`, or when the NATS server has no
+ * JetStream (the worker then says so and serves its engine only: tasks are an addition to
+ * what a worker does, not a reason to refuse the engine).
  */
 export async function openWorkerTasks(
   flags: WorkerTaskFlags,
   engine: CompletionBackend,
 ): Promise<Awaited<ReturnType<typeof openTasks>> | undefined> {
   if (flags.nats === undefined || flags.taskConcurrency === 0) return undefined;
-  return openTasks({ ...flags, store: 'jetstream' }, engine);
+  try {
+    return await openTasks({ ...flags, store: 'jetstream' }, engine);
+  } catch (error) {
+    if (!(error instanceof JetStreamUnavailableError)) throw error;
+    note(commandPrefix('worker'), `runs no tasks: ${error.message}`);
+    return undefined;
+  }
 }
