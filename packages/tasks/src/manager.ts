@@ -519,31 +519,38 @@ export class TaskManager {
     });
   }
 
-  // With a shared store: takes the oldest queued tasks of the kind while it has free slots.
-  // The store's compare-and-set decides between processes; a task another one took first is
-  // gone from the queue on the next look, so the loop moves on in submit order.
+  // With a shared store: takes the oldest queued tasks of the kind, as many at once as it
+  // has free slots. The store's compare-and-set decides between processes; a task another
+  // one took first is gone from the queue on the next look, so the loop moves on in submit
+  // order.
   #takeShared(state: KindState): void {
     const store = this.#shared!;
     if (state.taking || this.#closing) return;
     state.taking = true;
     void (async () => {
       try {
-        while (state.running < state.kind.concurrency && !this.#closing) {
-          const next = this.#queuedOf(state)[0];
-          if (next === undefined) return;
-          state.running++;
-          const started = await store.start(next.id, this.#clock.now()).catch((error) => {
-            console.error(`[@andon/tasks] could not take task ${next.id}:`, error);
-            return null;
-          });
-          if (started === null) {
-            state.running--;
+        while (!this.#closing) {
+          const free = state.kind.concurrency - state.running;
+          const next = this.#queuedOf(state).slice(0, Math.max(0, free));
+          if (next.length === 0) return;
+          state.running += next.length;
+          const taken = await Promise.all(
+            next.map((task) =>
+              store.start(task.id, this.#clock.now()).catch((error) => {
+                console.error(`[@andon/tasks] could not take task ${task.id}:`, error);
+                return null;
+              }),
+            ),
+          );
+          for (const started of taken) {
+            if (started === undefined || started === null) state.running--;
+            else this.#launch(state, started, true);
+          }
+          if (taken.includes(null)) {
             // The store is away (a restart): look again a little later.
             this.#clock.setTimer(() => this.#takeShared(state), 1_000);
             return;
           }
-          if (started === undefined) state.running--;
-          else this.#launch(state, started, true);
         }
       } finally {
         state.taking = false;
