@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JetStreamStore } from '../src/jetstream/jetstream-store.js';
 import { storeConformance } from './store-conformance.js';
 import { type JetStreamServer, natsServerBin, startJetStreamServer } from './support/jetstream.js';
@@ -26,4 +26,48 @@ describe.skipIf(natsServerBin === undefined)('JetStreamStore', () => {
     },
     { restarts: true },
   );
+});
+
+describe.skipIf(natsServerBin === undefined)('JetStreamStore names', () => {
+  let nats: JetStreamServer;
+  beforeAll(async () => {
+    nats = await startJetStreamServer();
+  });
+  afterAll(() => nats?.stop());
+
+  it('keeps ids with dots and colons apart from each other and from their neighbours', async () => {
+    const store = await JetStreamStore.open({ connection: await nats.connect(), prefix: 'ids' });
+    const ids = ['job.1', 'job:1', 'job-1', 'job', 'a.b.c:d'];
+    for (const id of ids) {
+      await store.insert({
+        id,
+        app: 'demo',
+        model: 'Count',
+        status: 'queued',
+        input: { id },
+        createdAt: 1,
+        lastSeq: 0,
+      });
+      await store.append(id, 'progress', { id }, 2);
+    }
+    for (const id of ids) {
+      expect((await store.get(id))?.input).toEqual({ id });
+      expect(await store.events(id, 0)).toEqual([
+        { seq: 1, type: 'progress', data: { id }, timestamp: 2 },
+      ]);
+    }
+    expect((await store.list()).map((task) => task.id).sort()).toEqual([...ids].sort());
+    await store.close();
+    // A second process sees the same names.
+    const again = await JetStreamStore.open({ connection: await nats.connect(), prefix: 'ids' });
+    expect((await again.list()).map((task) => task.id).sort()).toEqual([...ids].sort());
+    expect((await again.events('a.b.c:d', 0))[0]?.data).toEqual({ id: 'a.b.c:d' });
+    await again.close();
+  });
+
+  it('refuses a prefix NATS cannot use, saying what is allowed', async () => {
+    await expect(
+      JetStreamStore.open({ connection: await nats.connect(), prefix: 'has.dot' }),
+    ).rejects.toThrow(/prefix must be 1-32 letters, digits, '_' or '-', got "has.dot"/);
+  });
 });
