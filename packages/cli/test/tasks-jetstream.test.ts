@@ -75,8 +75,9 @@ describe.skipIf(natsServerBin === undefined)('tasks shared on JetStream across p
     const events: SseEvent[] = [];
     const decoder = new TextDecoder();
     let buffered = '';
-    for await (const chunk of response.body!) {
-      buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    const reader = response.body!.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      buffered += decoder.decode(read.value, { stream: true });
       let end = buffered.indexOf('\n\n');
       while (end !== -1) {
         const block = buffered.slice(0, end);

@@ -58,7 +58,9 @@ describe.skipIf(natsServerBin === undefined)('who may touch tasks on JetStream',
     // Its own account has its own JetStream: the same names hold nothing of andon's.
     const seen: string[] = [];
     const sub = outsider.subscribe('andon.tasks.events.>', {
-      callback: (_e, m) => seen.push(m.subject),
+      callback: (_e, m) => {
+        seen.push(m.subject);
+      },
     });
     const store = await JetStreamStore.open({ connection: outsider, prefix: 'andon' });
     expect(await store.get(taskId)).toBeUndefined();
