@@ -76,6 +76,8 @@ export class Runtime {
   readonly #drained = new Set<string>();
   readonly #clients = new Set<Client>();
   #address: Promise<string> | undefined;
+  // The address callers reach this runtime at, once listening (what the handshake binds).
+  #listening: string | undefined;
   #shutdown: Promise<void> | undefined;
   #drainWaiters: Array<() => void> = [];
   #frameLimitLogged = false;
@@ -196,9 +198,10 @@ export class Runtime {
       let discovery: Discovery;
       let owns = true;
       if (discoveryChoice === 'file')
-        discovery = new FileDiscovery(
-          options.discoveryDir === undefined ? {} : { dir: options.discoveryDir },
-        );
+        discovery = new FileDiscovery({
+          ...(options.discoveryDir === undefined ? {} : { dir: options.discoveryDir }),
+          ...(resolved.token === undefined ? {} : { token: resolved.token }),
+        });
       else if (discoveryChoice === 'memory') discovery = new MemoryDiscovery();
       else if (discoveryChoice === 'nats')
         // Borrowed: discovery and transport share the runtime's one NATS connection.
@@ -290,7 +293,8 @@ export class Runtime {
   }
 
   #listen(): Promise<string> {
-    this.#address ??= this.#transport.listen((channel) => {
+    if (this.#address !== undefined) return this.#address;
+    this.#address = this.#transport.listen((channel) => {
       if (this.#shutdown) {
         channel.destroy();
         return;
@@ -310,12 +314,20 @@ export class Runtime {
         {
           ...this.#connectionOptions(channel),
           ...(this.#options.token === undefined ? {} : { token: this.#options.token }),
+          // Known by now: connections arrive only after the listener announced its address.
+          address: this.#listening ?? '',
         },
         this.#responderHost,
       );
       this.#responders.add(responder);
       responder.onClosed = () => this.#responders.delete(responder);
     });
+    void this.#address.then(
+      (address) => {
+        this.#listening = address;
+      },
+      () => {},
+    );
     return this.#address;
   }
 
@@ -352,10 +364,11 @@ export class Runtime {
     const address = instance.address;
     const pooled = this.#callers.get(address);
     if (pooled) return pooled;
-    const opening = this.#transport.connect(address).then((channel) => {
+    const opening = this.#transport.connect(address).then(async (channel) => {
       const connection = new CallerConnection(channel, {
         ...this.#connectionOptions(channel),
         ...(this.#options.token === undefined ? {} : { token: this.#options.token }),
+        address,
       });
       this.#drained.delete(address);
       this.#openCallers.set(address, connection);
@@ -368,6 +381,8 @@ export class Runtime {
         retire();
       };
       connection.onClosed = retire;
+      // With a secret, nothing is sent until the instance proved it holds it.
+      await connection.ready;
       return connection;
     });
     this.#callers.set(address, opening);

@@ -357,6 +357,51 @@ describe('FileDiscovery in one process', () => {
   });
 });
 
+describe('FileDiscovery against planted leases', () => {
+  it('ignores a lease renewed in the future (it would never lapse), with or without a secret', async () => {
+    await writeLease('planted', { renewedAt: Date.now() + 365 * 86_400_000 });
+    await writeLease('fresh', {});
+    const { watcher } = await record(discovery());
+    expect(ids(watcher.instances)).toEqual(['fresh']);
+  });
+
+  it('with a token, signs its leases and ignores leases not signed with the same token', async () => {
+    const signed = discovery({ token: 'deployment-secret' });
+    await signed.register(instance('real'));
+    expect(JSON.parse(await readFile(leaseFile('real'), 'utf8')).signature).toEqual(
+      expect.any(String),
+    );
+    await writeLease('unsigned', {});
+    await discovery({ token: 'other-secret' }).register(instance('foreign'));
+    const { watcher } = await record(discovery({ token: 'deployment-secret' }));
+    expect(ids(watcher.instances)).toEqual(['real']);
+    const reasons = warnings.filter((w) => w.code === 'bad-lease-file').map((w) => w.message);
+    expect(reasons.join('\n')).toMatch(/unsigned\.json: the lease is not signed/);
+    expect(reasons.join('\n')).toMatch(/foreign\.json: the lease is signed with another secret/);
+    // A signed lease edited by hand (another address) no longer passes.
+    const text = JSON.parse(await readFile(leaseFile('real'), 'utf8'));
+    text.instance.address = '127.0.0.1:6666';
+    await writeFile(leaseFile('real'), JSON.stringify(text));
+    await waitFor('the edited lease ignored', () => watcher.instances.length === 0);
+  });
+
+  it('keeps its directory and lease files to this user (0700 / 0600), and tightens an open root', async () => {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { mode: 0o755 });
+    const { chmod } = await import('node:fs/promises');
+    await chmod(dir, 0o755);
+    await discovery().register(instance('a'));
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    for (const part of [
+      join(dir, key.namespace),
+      join(dir, key.namespace, key.component),
+      join(dir, key.namespace, key.component, key.endpoint),
+    ])
+      expect(statSync(part).mode & 0o777).toBe(0o700);
+    expect(statSync(leaseFile('a')).mode & 0o777).toBe(0o600);
+  });
+});
+
 describe('FileDiscovery across processes', () => {
   beforeAll(() => {
     // The holder runs the built JavaScript: rebuild when a source is newer than its output.

@@ -10,6 +10,7 @@ import {
   type Watcher,
 } from './discovery.js';
 import {
+  DIR_MODE,
   isLeaseFileName,
   isStale,
   isTempFileName,
@@ -30,6 +31,10 @@ export interface FileWatcherContext {
   readonly warn: DiscoveryWarningHandler;
   readonly stats: { badFiles: number; staleRemoved: number };
   readonly now: () => number;
+  /** The shared secret: leases not signed with it are ignored. */
+  readonly secret: string | undefined;
+  /** Resolves once the discovery root exists and is this user's alone. */
+  readonly rootReady: () => Promise<void>;
 }
 
 type Observation =
@@ -112,7 +117,8 @@ export class FileWatcher implements Watcher {
   }
 
   async #initialScan(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await this.ctx.rootReady();
+    await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
     await this.#fullScan(true);
   }
 
@@ -165,7 +171,7 @@ export class FileWatcher implements Watcher {
       // Someone removed the directory: every lease in it is gone. Recreate it so that
       // watching (and the owners' next renewals) carry on.
       names = [];
-      if (!this.#view.closed) await mkdir(this.dir, { recursive: true });
+      if (!this.#view.closed) await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
     }
     const leases: string[] = [];
     const temps: string[] = [];
@@ -203,7 +209,12 @@ export class FileWatcher implements Watcher {
       if (cached?.sig === sig) return cached;
       const text = await readFile(file, 'utf8');
       try {
-        return { kind: 'lease', sig, ino: info.ino, record: parseLease(text, this.key, name) };
+        return {
+          kind: 'lease',
+          sig,
+          ino: info.ino,
+          record: parseLease(text, this.key, name, this.ctx.secret),
+        };
       } catch (error) {
         return { kind: 'bad', sig, reason: (error as Error).message };
       }

@@ -1,4 +1,4 @@
-import { readFile, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname as osHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkInstance, checkKey, checkListener } from './check.js';
@@ -13,11 +13,13 @@ import {
 } from './discovery.js';
 import { FileWatcher, type FileWatcherContext } from './file-watcher.js';
 import {
+  DIR_MODE,
   endpointDir,
   isStale,
   LEASE_FORMAT,
   type LeaseRecord,
   leaseFileName,
+  leaseText,
   parseLease,
   writeAtomically,
 } from './lease-file.js';
@@ -38,6 +40,12 @@ export interface FileDiscoveryOptions {
   pollMs?: number;
   /** Where recoverable problems (garbage files, failed renewals) go. Default: process warnings. */
   onWarning?: DiscoveryWarningHandler;
+  /**
+   * The deployment's shared secret (the runtime passes its `token`). Leases are signed with
+   * it, and leases not signed with it are ignored: a process without the secret cannot
+   * draw calls to itself by planting a lease file.
+   */
+  token?: string;
 }
 
 /** Counters of what a {@link FileDiscovery} recovered from. */
@@ -85,6 +93,8 @@ export class FileDiscovery implements Discovery {
   readonly renewMs: number;
   readonly pollMs: number;
   readonly #warn: DiscoveryWarningHandler;
+  readonly #token: string | undefined;
+  #rootReady: Promise<void> | undefined;
   readonly #hostname = osHostname();
   readonly #leases = new Map<string, FileLease>();
   readonly #watchers = new Set<FileWatcher>();
@@ -106,6 +116,13 @@ export class FileDiscovery implements Discovery {
     }
     this.pollMs = positive('pollMs', options.pollMs, DEFAULT_POLL_MS);
     this.#warn = checkWarningHandler(options.onWarning);
+    if (
+      options.token !== undefined &&
+      (typeof options.token !== 'string' || options.token.length === 0)
+    ) {
+      throw new TypeError('FileDiscovery option token must be a non-empty string');
+    }
+    this.#token = options.token;
   }
 
   get stats(): FileDiscoveryStats {
@@ -119,6 +136,7 @@ export class FileDiscovery implements Discovery {
     const name = leaseFileName(checked.instanceId);
     const file = join(dir, name);
     if (this.#leases.has(file)) throw alreadyRegistered(checked, `this process (${process.pid})`);
+    await this.#secureRoot();
     const holder = await this.#liveHolder(file, checked);
     if (holder) throw alreadyRegistered(checked, holder);
     const lease = new FileLease(checked, dir, name, this);
@@ -148,6 +166,8 @@ export class FileDiscovery implements Discovery {
       warn: this.#warn,
       stats: this.#stats,
       now: Date.now,
+      secret: this.#token,
+      rootReady: () => this.#secureRoot(),
     };
     const watcher = new FileWatcher(
       checked,
@@ -181,9 +201,9 @@ export class FileDiscovery implements Discovery {
     await Promise.all(watchers.map((watcher) => watcher.settled()));
   }
 
-  /** @internal */
-  leaseRecord(instance: Instance): LeaseRecord {
-    return {
+  /** @internal The text of `instance`'s lease as of now. */
+  leaseText(instance: Instance): string {
+    const record: LeaseRecord = {
       version: LEASE_FORMAT,
       instance,
       pid: process.pid,
@@ -191,6 +211,31 @@ export class FileDiscovery implements Discovery {
       leaseMs: this.leaseMs,
       renewedAt: Date.now(),
     };
+    return leaseText(record, this.#token);
+  }
+
+  /**
+   * Creates the root directory for this user alone (0700), and refuses one that another
+   * user owns: whoever can write in it can plant leases that draw calls to them.
+   */
+  #secureRoot(): Promise<void> {
+    this.#rootReady ??= (async () => {
+      await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
+      const info = await stat(this.dir);
+      const uid = process.getuid?.();
+      if (uid !== undefined && info.uid !== uid) {
+        throw new Error(
+          `the discovery directory ${this.dir} belongs to user ${info.uid}, not to this user (${uid}): another user could plant leases in it; choose another directory (--discovery-dir or $${DISCOVERY_DIR_ENV})`,
+        );
+      }
+      // Made by an older version, or by hand: close it to other users.
+      if ((info.mode & 0o077) !== 0) await chmod(this.dir, DIR_MODE);
+    })();
+    // A failure is reported to the caller now and retried by the next one.
+    this.#rootReady.catch(() => {
+      this.#rootReady = undefined;
+    });
+    return this.#rootReady;
   }
 
   /** @internal */
@@ -220,7 +265,7 @@ export class FileDiscovery implements Discovery {
       return undefined;
     }
     try {
-      const record = parseLease(text, instance, leaseFileName(instance.instanceId));
+      const record = parseLease(text, instance, leaseFileName(instance.instanceId), this.#token);
       if (isStale(record, Date.now(), this.#hostname)) return undefined;
       return `pid ${record.pid} on ${record.hostname}`;
     } catch {
@@ -263,8 +308,7 @@ class FileLease implements Lease {
   }
 
   write(): Promise<void> {
-    const record = this.owner.leaseRecord(this.instance);
-    return writeAtomically(this.file, this.dir, this.name, `${JSON.stringify(record)}\n`);
+    return writeAtomically(this.file, this.dir, this.name, this.owner.leaseText(this.instance));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { proofMatches, proofOf } from '../shared-secret.js';
 import { checkInstance, describe, parseJsonObject } from './check.js';
 import type { EndpointKey, Instance } from './discovery.js';
 
@@ -15,6 +16,32 @@ export interface LeaseRecord {
   readonly hostname: string;
   readonly leaseMs: number;
   readonly renewedAt: number;
+}
+
+/** Directories are the owner's alone: another local user could plant leases in them. */
+export const DIR_MODE = 0o700;
+/** Lease files are the owner's alone to read and write. */
+export const FILE_MODE = 0o600;
+
+const LEASE_PROOF = 'andon lease v1';
+
+/**
+ * The lease text to write: with a secret, signed (a `signature` field), so that a reader holding the same secret
+ * can tell it from one planted by a process that does not hold it.
+ */
+export function leaseText(record: LeaseRecord, secret: string | undefined): string {
+  const unsigned = JSON.stringify(record);
+  if (secret === undefined) return `${unsigned}\n`;
+  return `${JSON.stringify({ ...record, signature: proofOf(secret, LEASE_PROOF, unsigned) })}\n`;
+}
+
+/**
+ * Whether a parsed lease was signed with `secret`. The signature covers the record as
+ * written (JSON.parse then JSON.stringify gives the writer's bytes back, key order included).
+ */
+function signedWith(fields: Record<string, unknown>, secret: string): boolean {
+  const { signature, ...unsigned } = fields;
+  return proofMatches(proofOf(secret, LEASE_PROOF, JSON.stringify(unsigned)), signature);
 }
 
 export const LEASE_SUFFIX = '.json';
@@ -58,8 +85,20 @@ export function isTombstoneName(name: string): boolean {
  * what is wrong; a file that lies about its endpoint or id (copied, hand-edited) is refused
  * so that it cannot shadow a real instance.
  */
-export function parseLease(text: string, key: EndpointKey, name: string): LeaseRecord {
+export function parseLease(
+  text: string,
+  key: EndpointKey,
+  name: string,
+  secret?: string,
+): LeaseRecord {
   const record = parseJsonObject(text);
+  if (secret !== undefined && !signedWith(record, secret)) {
+    throw new Error(
+      record.signature === undefined
+        ? 'the lease is not signed, and this process holds a shared secret: it was written by a process without the token'
+        : 'the lease is signed with another secret (the tokens differ)',
+    );
+  }
   if (record.version !== LEASE_FORMAT) {
     throw new Error(
       `unknown lease format version ${JSON.stringify(record.version) ?? 'undefined'}`,
@@ -102,12 +141,20 @@ function isPositive(value: unknown): boolean {
 }
 
 /**
- * Stale: not renewed within its own lease time, or written on this host by a process that no
- * longer exists. The pid test catches a crash at once; the time test catches a frozen or
- * cut-off process and a pid that was reused.
+ * How far ahead of this clock a lease's `renewedAt` may be (clocks of hosts sharing a
+ * directory differ a little). A lease further ahead would never lapse: it is refused.
+ */
+export const MAX_CLOCK_AHEAD_MS = 1000;
+
+/**
+ * Stale: not renewed within its own lease time, renewed "in the future" (a lease that would
+ * never lapse), or written on this host by a process that no longer exists. The pid test
+ * catches a crash at once; the time test catches a frozen or cut-off process and a pid that
+ * was reused.
  */
 export function isStale(record: LeaseRecord, now: number, hostname: string): boolean {
   if (now - record.renewedAt > record.leaseMs) return true;
+  if (record.renewedAt - now > MAX_CLOCK_AHEAD_MS) return true;
   return record.hostname === hostname && !processExists(record.pid);
 }
 
@@ -139,10 +186,10 @@ export async function writeAtomically(file: string, dir: string, name: string, t
 
 async function writeTemp(temp: string, dir: string, text: string): Promise<void> {
   try {
-    await writeFile(temp, text, { flag: 'wx' });
+    await writeFile(temp, text, { flag: 'wx', mode: FILE_MODE });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    await mkdir(dir, { recursive: true });
-    await writeFile(temp, text, { flag: 'wx' });
+    await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    await writeFile(temp, text, { flag: 'wx', mode: FILE_MODE });
   }
 }

@@ -1,9 +1,11 @@
 import { type CancelReason, type Context, rootCause } from '@andon/context';
-import { DeadlineExceeded, ProtocolError } from '../errors.js';
+import { DeadlineExceeded, Disconnected, ProtocolError } from '../errors.js';
+import { newNonce, proofMatches, proofOf } from '../shared-secret.js';
 import type { ByteChannel } from '../transports/transport.js';
 import { errorFromWire } from '../wire/errors-codec.js';
 import { FLAG_BINARY, FrameType, frameName, MAGIC, PROTOCOL_VERSION } from '../wire/frame.js';
 import {
+  type Auth,
   encodeRequest,
   type Hello,
   parseError,
@@ -15,8 +17,15 @@ import {
 import { Connection, type ConnectionOptions } from './connection.js';
 
 export interface CallerOptions extends ConnectionOptions {
+  /** The shared secret: when set, the responder must prove it holds it before any request. */
   token?: string;
+  /** The address this connection was opened to, as discovery published it. */
+  address: string;
 }
+
+/** Proof purposes (see shared-secret.ts): one for each side of the handshake. */
+export const RESPONDER_PROOF = 'andon handshake v3: responder';
+export const CALLER_PROOF = 'andon handshake v3: caller';
 
 /** The calling side of a connection: opens streams and reads their responses. */
 export class CallerConnection extends Connection {
@@ -26,16 +35,38 @@ export class CallerConnection extends Connection {
   /** Called once when this connection must no longer take new streams. */
   onRetire: (() => void) | undefined;
 
+  // Set while a caller holding the secret waits for the responder's proof.
+  #challenge: { nonce: string; settle(error?: Error): void } | undefined;
+  /**
+   * Resolves when requests may be sent: at once without a secret (requests follow HELLO
+   * without waiting), after the responder proved it holds the secret with one. Rejects
+   * with {@link Disconnected} when the handshake fails, so that nothing of a request
+   * (its prompt, say) ever reaches a peer that could not prove it belongs.
+   */
+  readonly ready: Promise<void>;
+
   constructor(channel: ByteChannel, options: CallerOptions) {
     super(channel, options);
+    const nonce = options.token === undefined ? undefined : newNonce();
     const hello: Hello = {
       magic: MAGIC,
       version: PROTOCOL_VERSION,
       instance: options.instanceId,
       heartbeatMs: options.heartbeatMs,
       maxFrame: options.maxFrame,
-      ...(options.token === undefined ? {} : { token: options.token }),
+      ...(nonce === undefined ? {} : { nonce }),
     };
+    if (nonce === undefined) this.ready = Promise.resolve();
+    else {
+      this.ready = new Promise((resolve, reject) => {
+        this.#challenge = {
+          nonce,
+          settle: (error) => (error === undefined ? resolve() : reject(error)),
+        };
+      });
+      // Whoever opened the connection awaits `ready`; this keeps an unawaited rejection quiet.
+      this.ready.catch(() => {});
+    }
     this.send(FrameType.HELLO, 0, JSON.stringify(hello), 0, true);
   }
 
@@ -77,6 +108,7 @@ export class CallerConnection extends Connection {
       try {
         const welcome = parseWelcome(payload);
         this.agreeLimits(welcome.heartbeatMs, welcome.maxFrame);
+        if (this.#challenge !== undefined) this.#answer(welcome);
       } catch (error) {
         this.protocolFailure((error as Error).message);
       }
@@ -134,8 +166,41 @@ export class CallerConnection extends Connection {
   }
 
   protected onLost(error: Error, reason: CancelReason): void {
+    const challenge = this.#challenge;
+    this.#challenge = undefined;
+    challenge?.settle(
+      error instanceof Disconnected
+        ? error
+        : new Disconnected(`handshake with ${this.peer} failed: ${error.message}`, {
+            cause: error,
+          }),
+    );
     this.onRetire?.();
     this.#failAll(error, reason);
+  }
+
+  /** Checks the responder's proof, then answers its challenge with this side's. */
+  #answer(welcome: { nonce?: string; proof?: string; instance: string }): void {
+    const options = this.options as CallerOptions;
+    const secret = options.token!;
+    const challenge = this.#challenge!;
+    const expected =
+      welcome.nonce === undefined
+        ? undefined
+        : proofOf(secret, RESPONDER_PROOF, challenge.nonce, welcome.nonce, options.address);
+    if (expected === undefined || !proofMatches(expected, welcome.proof)) {
+      throw new ProtocolError(
+        welcome.proof === undefined
+          ? `instance ${welcome.instance} at ${options.address} did not prove it holds the shared secret (it runs without one: give it the same token)`
+          : `instance ${welcome.instance} at ${options.address} could not prove it holds the shared secret (the tokens differ, or it is not a peer of this deployment)`,
+      );
+    }
+    const auth: Auth = {
+      proof: proofOf(secret, CALLER_PROOF, welcome.nonce!, challenge.nonce, options.address),
+    };
+    this.send(FrameType.AUTH, 0, JSON.stringify(auth), 0, true);
+    this.#challenge = undefined;
+    challenge.settle();
   }
 
   #failAll(error: Error, reason: CancelReason | undefined): void {

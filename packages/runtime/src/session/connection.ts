@@ -219,7 +219,7 @@ export abstract class Connection {
       this.onStreamFrame(type, flags, stream, payload);
       return;
     }
-    if (type < FrameType.HELLO || type > FrameType.GOAWAY) {
+    if (type < FrameType.HELLO || type > FrameType.AUTH) {
       this.protocolFailure(`unknown frame type ${frameName(type)}`);
       return;
     }

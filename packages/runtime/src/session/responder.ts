@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import { type CancelReason, Context, rootCause } from '@andon/context';
+import { newNonce, proofMatches, proofOf } from '../shared-secret.js';
 import type { ByteChannel } from '../transports/transport.js';
 import { readU32 } from '../wire/bytes.js';
 import { errorToWire } from '../wire/errors-codec.js';
@@ -7,6 +7,7 @@ import { FLAG_BINARY, FrameType, frameName, PROTOCOL_VERSION } from '../wire/fra
 import {
   decodeRequest,
   MAX_CREDIT,
+  parseAuth,
   parseHello,
   parseJson,
   type RequestHeader,
@@ -14,6 +15,7 @@ import {
   type WireError,
 } from '../wire/payloads.js';
 import { decodeReason, releaseDecodedReason } from '../wire/reason-codec.js';
+import { CALLER_PROOF, RESPONDER_PROOF } from './caller.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 import { continueNextTurn, ITEMS_PER_LOOK, sliceLeft } from './turn-slice.js';
 
@@ -40,8 +42,11 @@ export interface ResponderHost {
 }
 
 export interface ResponderOptions extends ConnectionOptions {
+  /** The shared secret: when set, a caller must prove it holds it before any request. */
   token?: string;
-  /** How long a connection may stay silent before its HELLO. */
+  /** The address this responder is published at (what callers prove themselves against). */
+  address: string;
+  /** How long a connection may take to finish its handshake. */
   helloTimeoutMs?: number;
 }
 
@@ -50,6 +55,8 @@ const HELLO_TIMEOUT_MS = 5000;
 /** The responding side of a connection: runs handlers for the streams a caller opens. */
 export class ResponderConnection extends Connection {
   #hello = false;
+  // With a secret: the challenge sent in WELCOME, until the caller's AUTH answers it.
+  #challenge: { caller: string; responder: string } | undefined;
   #highestStream = 0;
   readonly #streams = new Map<number, ServedStream>();
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
@@ -62,6 +69,7 @@ export class ResponderConnection extends Connection {
     super(channel, options);
     this.#helloTimer = setTimeout(() => {
       if (!this.#hello) this.protocolFailure('no HELLO within the handshake timeout');
+      else if (this.#challenge) this.protocolFailure('no AUTH within the handshake timeout');
     }, options.helloTimeoutMs ?? HELLO_TIMEOUT_MS);
     this.#helloTimer.unref();
   }
@@ -72,6 +80,10 @@ export class ResponderConnection extends Connection {
   }
 
   protected onConnectionFrame(type: number, payload: Uint8Array): void {
+    if (type === FrameType.AUTH) {
+      this.#onAuth(payload);
+      return;
+    }
     if (type !== FrameType.HELLO) {
       this.protocolFailure(`a responder does not accept ${frameName(type)}`);
       return;
@@ -87,12 +99,13 @@ export class ResponderConnection extends Connection {
           `unsupported protocol version ${hello.version}; this peer speaks version ${PROTOCOL_VERSION}`,
         );
       }
-      const expected = (this.options as ResponderOptions).token;
-      if (expected !== undefined && !sameSecret(expected, hello.token)) {
-        throw new Error(hello.token === undefined ? 'a token is required' : 'bad token');
+      const { token: secret, address } = this.options as ResponderOptions;
+      if (secret !== undefined && hello.nonce === undefined) {
+        throw new Error(
+          'this instance requires callers to hold the shared secret, and the caller has none (give it the same token)',
+        );
       }
       this.#hello = true;
-      clearTimeout(this.#helloTimer);
       this.agreeLimits(hello.heartbeatMs, hello.maxFrame);
       const welcome: Welcome = {
         version: PROTOCOL_VERSION,
@@ -100,15 +113,49 @@ export class ResponderConnection extends Connection {
         heartbeatMs: this.options.heartbeatMs,
         maxFrame: this.options.maxFrame,
       };
+      if (secret === undefined) clearTimeout(this.#helloTimer);
+      else {
+        this.#challenge = { caller: hello.nonce!, responder: newNonce() };
+        welcome.nonce = this.#challenge.responder;
+        welcome.proof = proofOf(secret, RESPONDER_PROOF, hello.nonce!, welcome.nonce, address);
+      }
       this.send(FrameType.WELCOME, 0, JSON.stringify(welcome), 0, true);
     } catch (error) {
       this.protocolFailure(`bad handshake: ${(error as Error).message}`);
     }
   }
 
+  /** The caller's answer to this side's challenge: the last step before any request. */
+  #onAuth(payload: Uint8Array): void {
+    const challenge = this.#challenge;
+    if (challenge === undefined) {
+      this.protocolFailure(this.#hello ? 'AUTH that answers no challenge' : 'AUTH before HELLO');
+      return;
+    }
+    try {
+      const { token: secret, address } = this.options as ResponderOptions;
+      const expected = proofOf(
+        secret!,
+        CALLER_PROOF,
+        challenge.responder,
+        challenge.caller,
+        address,
+      );
+      if (!proofMatches(expected, parseAuth(payload).proof)) {
+        throw new Error(
+          'the caller could not prove it holds the shared secret (the tokens differ)',
+        );
+      }
+      this.#challenge = undefined;
+      clearTimeout(this.#helloTimer);
+    } catch (error) {
+      this.protocolFailure(`bad handshake: ${(error as Error).message}`);
+    }
+  }
+
   protected onStreamFrame(type: number, flags: number, id: number, payload: Uint8Array): void {
-    if (!this.#hello) {
-      this.protocolFailure(`${frameName(type)} before HELLO`);
+    if (!this.#hello || this.#challenge !== undefined) {
+      this.protocolFailure(`${frameName(type)} before ${this.#hello ? 'AUTH' : 'HELLO'}`);
       return;
     }
     if (type === FrameType.REQUEST) {
@@ -512,11 +559,4 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
   );
-}
-
-function sameSecret(expected: string, given: string | undefined): boolean {
-  if (given === undefined) return false;
-  const a = Buffer.from(expected, 'utf8');
-  const b = Buffer.from(given, 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
 }

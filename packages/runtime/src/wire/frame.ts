@@ -1,4 +1,4 @@
-/** Frame types of protocol version 1 (docs/PROTOCOL.md). */
+/** Frame types of the protocol (docs/PROTOCOL.md). */
 export const FrameType = {
   HELLO: 0x01,
   WELCOME: 0x02,
@@ -12,6 +12,7 @@ export const FrameType = {
   PING: 0x0a,
   PONG: 0x0b,
   GOAWAY: 0x0c,
+  AUTH: 0x0d,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -26,9 +27,10 @@ export const CONNECTION_FRAMES: ReadonlySet<number> = new Set([
   FrameType.PING,
   FrameType.PONG,
   FrameType.GOAWAY,
+  FrameType.AUTH,
 ]);
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const MAGIC = 'andon';
 /** length (4) + type (1) + flags (1) + stream (4). */
 export const HEADER_BYTES = 10;

@@ -9,7 +9,8 @@ export interface Hello {
   instance: string;
   heartbeatMs: number;
   maxFrame: number;
-  token?: string;
+  /** The caller's challenge, present when it holds the shared secret. */
+  nonce?: string;
 }
 
 /** WELCOME payload (responder → caller). */
@@ -18,6 +19,14 @@ export interface Welcome {
   instance: string;
   heartbeatMs: number;
   maxFrame: number;
+  /** The responder's challenge and its answer to the caller's, when it holds the secret. */
+  nonce?: string;
+  proof?: string;
+}
+
+/** AUTH payload (caller → responder): the caller's answer to the responder's challenge. */
+export interface Auth {
+  proof: string;
 }
 
 /** The JSON header of a REQUEST frame. */
@@ -89,8 +98,8 @@ export function parseHello(payload: Uint8Array): Hello {
     );
   if (!isPositive(value.maxFrame))
     throw new ProtocolError('HELLO.maxFrame must be a positive number');
-  if (value.token !== undefined && typeof value.token !== 'string')
-    throw new ProtocolError('HELLO.token must be a string');
+  if (value.nonce !== undefined && !isChallenge(value.nonce))
+    throw new ProtocolError(`HELLO.nonce must be a string of at most ${MAX_CHALLENGE} characters`);
   return value as unknown as Hello;
 }
 
@@ -104,7 +113,32 @@ export function parseWelcome(payload: Uint8Array): Welcome {
       `WELCOME.heartbeatMs must be above 0 and at most ${MAX_HEARTBEAT_MS} ms, and WELCOME.maxFrame a positive number`,
     );
   }
+  if (
+    (value.nonce !== undefined && !isChallenge(value.nonce)) ||
+    (value.proof !== undefined && !isChallenge(value.proof))
+  ) {
+    throw new ProtocolError(
+      `WELCOME.nonce and WELCOME.proof must be strings of at most ${MAX_CHALLENGE} characters`,
+    );
+  }
   return value as unknown as Welcome;
+}
+
+export function parseAuth(payload: Uint8Array): Auth {
+  const value = parseJson(payload, 'AUTH payload');
+  if (!isObject(value) || !isChallenge(value.proof)) {
+    throw new ProtocolError(
+      `AUTH payload must be an object whose proof is a string of at most ${MAX_CHALLENGE} characters`,
+    );
+  }
+  return value as unknown as Auth;
+}
+
+/** Nonces and proofs are 43 characters (32 bytes, base64url); anything far longer is junk. */
+const MAX_CHALLENGE = 256;
+
+function isChallenge(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_CHALLENGE;
 }
 
 /** Builds a REQUEST payload: u32 header length, header JSON, body. */
