@@ -158,7 +158,8 @@ export class Runtime {
       window: positiveInteger('window', options.window, 128),
       maxStreams: positiveInteger('maxStreams', options.maxStreams, 10_000),
       maxConnections: positiveInteger('maxConnections', options.maxConnections, 1024),
-      token: options.token ?? process.env.ANDON_TOKEN,
+      // An empty variable (ANDON_TOKEN=) means none, as with the other variables.
+      token: options.token ?? (process.env.ANDON_TOKEN || undefined),
       propagate: options.propagateCancellation ?? true,
     };
     if (typeof resolved.propagate !== 'boolean') {

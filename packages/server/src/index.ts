@@ -31,7 +31,7 @@ export {
 export { SimulatedEngine, type SimulatedEngineOptions } from './engine/engine.js';
 export { type ChunkGenerator, engineHandler } from './engine/engine-handler.js';
 export type { EngineEvent, EngineStats, SequencePhase } from './engine/stats.js';
-export { assertEngineRequest } from './engine/validate-request.js';
+export { assertEngineRequest, type EngineLimits } from './engine/validate-request.js';
 export { OpenAIServer, type OpenAIServerOptions } from './http/server.js';
 export { type CancellationTier, ServerMetrics, type ServerMetricsOptions } from './metrics.js';
 export { HttpError, type OpenAIErrorBody, type OpenAIErrorType } from './openai/errors.js';

@@ -140,3 +140,47 @@ describe('front end → runtime (TCP) → engine', () => {
     });
   }
 });
+
+describe('a worker checks what reaches it, whoever the caller', () => {
+  it('refuses a raw call over its limits (maxTokens 1e9, a huge prompt, many stop strings) without taking a slot', async () => {
+    const hub = new MemoryDiscoveryHub();
+    const engine = new SimulatedEngine({ slots: 1, tokenMs: 5 });
+    cleanups.push(() => engine.close());
+    const worker = await runtime(hub);
+    await worker
+      .namespace('andon')
+      .component('engine')
+      .endpoint('generate')
+      .serve(engineHandler(engine, { maxTokens: 64, maxPromptChars: 100 }));
+    const caller = await client(await runtime(hub), 'engine');
+    const base = { model: 'andon-sim', prompt: 'hi', maxTokens: 8 };
+    for (const [request, message] of [
+      [{ ...base, maxTokens: 1e9 }, /maxTokens must be an integer from 1 to 64, got 1000000000/],
+      [
+        { ...base, prompt: 'x'.repeat(101) },
+        /prompt is 101 characters; this worker takes at most 100/,
+      ],
+      [{ ...base, stop: ['a', 'b', 'c', 'd', 'e'] }, /stop may hold at most 4 strings/],
+    ] as const) {
+      const stream = await caller.generate(request as EngineRequest);
+      await expect(
+        (async () => {
+          for await (const _ of stream);
+        })(),
+      ).rejects.toMatchObject({ name: 'BackendError', message: expect.stringMatching(message) });
+      expect(engine.stats().sequencesStarted).toBe(0);
+    }
+    // Within the limits, the one slot serves.
+    const chunks: EngineChunk[] = [];
+    for await (const chunk of await caller.generate(base)) chunks.push(chunk);
+    expect(chunks.at(-1)?.finishReason).toBe('length');
+  });
+
+  it('rejects limits that are not whole numbers >= 1, naming them', () => {
+    const engine = new SimulatedEngine({ slots: 1 });
+    cleanups.push(() => engine.close());
+    expect(() => engineHandler(engine, { maxTokens: 0 })).toThrow(
+      /engine limits: maxTokens must be an integer >= 1, got 0/,
+    );
+  });
+});

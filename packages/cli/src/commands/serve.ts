@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import { exitWith } from '../lib/action.js';
 import { parseInteger, parseMs, parseNatsUrl } from '../lib/options.js';
 import { graceOption, hostOption, portOption } from '../lib/tier-options.js';
+import { readTokenFile } from '../lib/token.js';
 import { addAuthOptions } from '../serve/auth-options.js';
 import { addEngineOptions } from '../serve/engine-options.js';
 import { runServe, type ServeOptions } from '../serve/serve.js';
@@ -38,6 +39,12 @@ export function registerServe(program: Command): void {
       'with --workers: a worker that crashes is restarted, at most this many times a minute, while the others serve',
       parseInteger(0, 1000),
       5,
+    )
+    .addOption(
+      new Option(
+        '--token-file <file>',
+        'with --workers: the secret the workers and this process prove to each other (default: $ANDON_TOKEN, else a new random one for this run)',
+      ).argParser(readTokenFile),
     )
     .option(
       '--kill-after <ms>',

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Context, stopOnSignals } from '@andon/context/node';
 import { exitCode } from '../lib/lifecycle.js';
 import { ERROR, READY, statusPrefix } from '../lib/output.js';
+import { TOKEN_ENV, tokenOf } from '../lib/token.js';
 import { describeEnding, type Ending, TierProcess } from './tier-process.js';
 
 /** Options of `andon demo` (no subcommand). */
@@ -70,6 +71,8 @@ class DemoRun {
   #outputClosed = false;
   // Over NATS, demos sharing a server would find each other's tiers under one namespace.
   readonly #namespace: string;
+  // The tiers prove this secret to each other: $ANDON_TOKEN's, else one for this run.
+  readonly #token = tokenOf({}) ?? randomBytes(32).toString('base64url');
 
   constructor(
     readonly dir: string,
@@ -131,21 +134,27 @@ class DemoRun {
     if (tier === 'server' && this.options.ignoreStop) args.push('--ignore-stop');
     const prefix = `[${tier}] `;
     const status = statusPrefix(tier);
-    const child = new TierProcess(tier, cliEntry(), args, {
-      stdout: (line) => {
-        this.#print(`${prefix}${line}`);
-        if (tier === 'server' && CANCELLED.test(line)) {
-          this.#serverCancelled = true;
-          this.#check();
-        }
+    const child = new TierProcess(
+      tier,
+      cliEntry(),
+      args,
+      {
+        stdout: (line) => {
+          this.#print(`${prefix}${line}`);
+          if (tier === 'server' && CANCELLED.test(line)) {
+            this.#serverCancelled = true;
+            this.#check();
+          }
+        },
+        stderr: (line) => {
+          const routine = line.startsWith(status) && !line.startsWith(`${status}${ERROR}`);
+          if (!routine || this.options.verbose) process.stderr.write(`${prefix}${line}\n`);
+          if (tier === 'middle' && line.startsWith(`${status}${READY}`)) this.#startClient();
+        },
+        closed: (ending) => this.#closed(tier, ending),
       },
-      stderr: (line) => {
-        const routine = line.startsWith(status) && !line.startsWith(`${status}${ERROR}`);
-        if (!routine || this.options.verbose) process.stderr.write(`${prefix}${line}\n`);
-        if (tier === 'middle' && line.startsWith(`${status}${READY}`)) this.#startClient();
-      },
-      closed: (ending) => this.#closed(tier, ending),
-    });
+      { [TOKEN_ENV]: this.#token },
+    );
     this.#tiers.set(tier, child);
   }
 

@@ -25,15 +25,21 @@ export class TierProcess {
   #ending: Ending | undefined;
   readonly #closed: Promise<Ending>;
 
+  /**
+   * `env` adds to this process's environment (the shared secret goes there, where other
+   * users cannot read it, unlike the command line).
+   */
   constructor(
     readonly name: string,
     entry: string,
     args: readonly string[],
     events: TierEvents,
+    env: Readonly<Record<string, string>> = {},
   ) {
     this.#child = spawn(process.execPath, [entry, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
+      env: { ...process.env, ...env },
     });
     createInterface({ input: this.#child.stdout! }).on('line', (line) => events.stdout(line));
     createInterface({ input: this.#child.stderr! }).on('line', (line) => events.stderr(line));

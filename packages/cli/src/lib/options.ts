@@ -1,6 +1,7 @@
 import { checkName, type RuntimeOptions } from '@andon/runtime';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from './log.js';
+import { isBeyondLoopback, readTokenFile, tokenOf } from './token.js';
 
 /** The options every tier takes to find the others. */
 export interface ConnectOptions {
@@ -14,6 +15,8 @@ export interface ConnectOptions {
   host?: string;
   /** The host other tiers reach this one at, when it is not `host` (0.0.0.0, NAT). */
   advertise?: string;
+  /** The shared secret read from `--token-file` (its parser keeps the content, not the path). */
+  tokenFile?: string;
 }
 
 /**
@@ -39,6 +42,12 @@ export function addConnectOptions(command: Command, namespace = 'demo'): Command
       )
         .argParser(parseNatsUrl)
         .conflicts('discoveryDir'),
+    )
+    .addOption(
+      new Option(
+        '--token-file <file>',
+        'file holding the shared secret every tier proves it holds (default: $ANDON_TOKEN); without one, a tier serves only on loopback and trusts every local process',
+      ).argParser(readTokenFile),
     );
 }
 
@@ -47,14 +56,16 @@ export function addConnectOptions(command: Command, namespace = 'demo'): Command
  * discovery, or with `--nats` the NATS transport and discovery (credentials may sit in the
  * URL; the runtime keeps them out of its logs).
  */
-export function runtimeOptions(options: ConnectOptions): RuntimeOptions {
+export function runtimeOptions(options: ConnectOptions, token = tokenOf(options)): RuntimeOptions {
   // The runtime's own logs: quieter by default than a front end's request log.
   const logger = createLogger('andon-runtime', 'warn');
+  const secret = token === undefined ? {} : { token };
   if (options.nats !== undefined) {
-    return { transport: 'nats', discovery: 'nats', natsUrl: options.nats, logger };
+    return { transport: 'nats', discovery: 'nats', natsUrl: options.nats, logger, ...secret };
   }
   return {
     logger,
+    ...secret,
     transport: 'tcp',
     discovery: 'file',
     ...(options.host === undefined ? {} : { host: options.host }),
@@ -154,7 +165,7 @@ export function parseDuration(value: string): number {
  * it (or read its metrics), which on 127.0.0.1 only this machine can.
  */
 export function warnBeyondLoopback(prefix: string, host: string | undefined, what: string): void {
-  if (host === undefined || /^(localhost|::1|\[::1\]|127(\.\d{1,3}){3})$/.test(host)) return;
+  if (!isBeyondLoopback(host)) return;
   process.stderr.write(
     `${prefix}warning: ${what} listens on ${host}, beyond this machine: any host that reaches it can use it\n`,
   );

@@ -4,6 +4,7 @@ import type { EngineChunk, EngineRequest } from '@andon/server';
 import { TierLife } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions, warnBeyondLoopback } from '../lib/options.js';
 import { commandPrefix, note, say } from '../lib/output.js';
+import { requireTokenBeyondLoopback } from '../lib/token.js';
 import { ENGINE, generateEndpoint, ROUTER, readyLine } from './endpoints.js';
 import { type WaitFlags, waitTimeout } from './wait.js';
 
@@ -38,6 +39,7 @@ export async function runRouter(options: RouterOptions): Promise<number> {
   let rt: Runtime | undefined;
   return life.run(
     async () => {
+      requireTokenBeyondLoopback('the router', options);
       warnBeyondLoopback(PREFIX, options.host, 'the router');
       rt = await Runtime.start(runtimeOptions(options));
       const workers = await generateEndpoint(rt, options.namespace, ENGINE).client();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { describeEnding } from '../demo/tier-process.js';
 import { TierLife } from '../lib/lifecycle.js';
 import { runtimeOptions } from '../lib/options.js';
 import { commandPrefix, ERROR, note } from '../lib/output.js';
+import { TOKEN_ENV, tokenOf } from '../lib/token.js';
 import { type AuthFlags, loadApiKeys } from './auth-options.js';
 import { ENGINE } from './endpoints.js';
 import { type EngineFlags, engineArgs, engineOptions, withSeed } from './engine-options.js';
@@ -29,6 +31,8 @@ export interface ServeOptions extends EngineFlags, HttpFlags, TaskFlags, AuthFla
   killAfter: number;
   /** With `workers`: restarts of one crashed worker allowed within a minute. */
   maxRestarts: number;
+  /** With `workers`: the shared secret read from `--token-file`. */
+  tokenFile?: string;
   graceMs: number;
 }
 
@@ -81,8 +85,12 @@ async function runWithWorkers(
 ): Promise<number> {
   const dir =
     options.nats === undefined ? await mkdtemp(join(tmpdir(), 'andon-serve-')) : undefined;
+  // The workers take calls only from whoever proves this secret: the given one, else one
+  // made for this run, which only this process and its children ever hold.
+  const token = tokenOf(options) ?? randomBytes(32).toString('base64url');
   const pool = new WorkerPool({
     count,
+    env: { [TOKEN_ENV]: token },
     args: [
       '--namespace',
       NAMESPACE,
@@ -129,10 +137,13 @@ async function runWithWorkers(
       // Their ready lines (instance id, metrics URL) are relayed on stderr as they come.
       await race(pool.ready, life.context);
       rt = await Runtime.start(
-        runtimeOptions({
-          namespace: NAMESPACE,
-          ...(dir === undefined ? { nats: options.nats! } : { discoveryDir: dir }),
-        }),
+        runtimeOptions(
+          {
+            namespace: NAMESPACE,
+            ...(dir === undefined ? { nats: options.nats! } : { discoveryDir: dir }),
+          },
+          token,
+        ),
       );
       const backend = await connectBackend(rt, {
         ...options,

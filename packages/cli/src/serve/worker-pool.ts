@@ -7,6 +7,8 @@ export interface PoolOptions {
   count: number;
   /** Arguments of each `andon worker` (after `worker`). */
   args: readonly string[];
+  /** Added to each worker's environment (the shared secret, `ANDON_TOKEN`). */
+  env?: Readonly<Record<string, string>>;
   /** Fail {@link WorkerPool.ready} unless every worker is ready within this long. */
   startupMs: number;
   /** How often one worker may be restarted within {@link RESTART_WINDOW_MS} before it is given up. */
@@ -105,22 +107,28 @@ export class WorkerPool {
   ): void {
     const relay = (line: string) => process.stderr.write(`[${name}] ${line}\n`);
     let isReady = false;
-    const worker = new TierProcess(name, cliEntry(), ['worker', ...this.#options.args], {
-      stdout: (line) => {
-        relay(line);
-        const match = READY_LINE.exec(line);
-        if (match === null || isReady) return;
-        isReady = true;
-        const [, instanceId, metricsUrl] = match;
-        onReady({ name, instanceId: instanceId!, ...(metricsUrl ? { metricsUrl } : {}) });
+    const worker = new TierProcess(
+      name,
+      cliEntry(),
+      ['worker', ...this.#options.args],
+      {
+        stdout: (line) => {
+          relay(line);
+          const match = READY_LINE.exec(line);
+          if (match === null || isReady) return;
+          isReady = true;
+          const [, instanceId, metricsUrl] = match;
+          onReady({ name, instanceId: instanceId!, ...(metricsUrl ? { metricsUrl } : {}) });
+        },
+        stderr: relay,
+        closed: (ending) => {
+          if (this.#stopping) return;
+          if (!isReady) onEarlyEnd(ending);
+          else this.#superviseLoss(name, ending);
+        },
       },
-      stderr: relay,
-      closed: (ending) => {
-        if (this.#stopping) return;
-        if (!isReady) onEarlyEnd(ending);
-        else this.#superviseLoss(name, ending);
-      },
-    });
+      this.#options.env,
+    );
     this.#workers.set(name, worker);
   }
 

@@ -3,6 +3,7 @@ import { engineHandler, ServerMetrics, SimulatedEngine } from '@andon/server';
 import { TierLife } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions, warnBeyondLoopback } from '../lib/options.js';
 import { commandPrefix, say } from '../lib/output.js';
+import { requireTokenBeyondLoopback } from '../lib/token.js';
 import { ENGINE, generateEndpoint, readyLine } from './endpoints.js';
 import { type EngineFlags, engineOptions, withSeed } from './engine-options.js';
 import { type MetricsEndpoint, serveMetrics } from './metrics-endpoint.js';
@@ -36,6 +37,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   let tasks: Awaited<ReturnType<typeof openWorkerTasks>>;
   return life.run(
     async () => {
+      requireTokenBeyondLoopback('the worker', options);
       warnBeyondLoopback(PREFIX, options.host, 'the worker');
       rt = await Runtime.start(runtimeOptions(options));
       if (options.metricsPort !== undefined) {
@@ -43,6 +45,8 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       }
       const endpoint = generateEndpoint(rt, options.namespace, ENGINE);
       const backend = withSeed(engine, options.seed);
+      // The handler checks every request against the engine limits (maxTokens 4096, as the
+      // front end's), whoever sends it.
       await endpoint.serve(engineHandler(backend));
       tasks = await openWorkerTasks(options, backend);
       const extra =
