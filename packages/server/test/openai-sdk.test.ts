@@ -1,8 +1,9 @@
 import { Context } from '@andon/context';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { SimulatedEngine } from '../src/index.js';
-import { chatBody, metric, startApp, type TestApp, waitFor } from './helpers.js';
+import { chatBody, metric, startApp, type TestApp } from './helpers.js';
 
 // Driven by the official `openai` SDK: what the front end must get right is what an
 // unmodified client relies on.

@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import {
   ApiKeys,
   type CompletionBackend,
@@ -11,7 +12,7 @@ import {
   ServerMetrics,
   SimulatedEngine,
 } from '../src/index.js';
-import { LogCapture, metric, startApp, waitFor } from './helpers.js';
+import { LogCapture, metric, startApp } from './helpers.js';
 
 // POST /v1/requests/{id}/pause and /resume: the generation itself pauses (bounded buffers on
 // every hop), resumes where it was, and a paused request still stops at once.

@@ -3,6 +3,7 @@ import { type Client, MemoryDiscovery, MemoryDiscoveryHub, Runtime } from '@ando
 import OpenAI from 'openai';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import {
   type CompletionBackend,
   type EngineChunk,
@@ -12,7 +13,7 @@ import {
   ServerMetrics,
   SimulatedEngine,
 } from '../src/index.js';
-import { LogCapture, metric, waitFor } from './helpers.js';
+import { LogCapture, metric } from './helpers.js';
 
 // The seam in use: the runtime's client is the front end's backend, unchanged. Each tier is
 // its own Runtime on TCP (one process, isolated discovery), so every hop crosses the wire.
