@@ -12,15 +12,15 @@ import {
 } from '../../../test/support/nats-server.js';
 import { waitFor } from '../../../test/support/wait.js';
 import type { EndpointKey, Instance, InstanceChange } from '../src/discovery/discovery.js';
-import { NatsDiscovery, type NatsDiscoveryOptions } from '../src/discovery/nats.js';
-import { redactSecrets, resolveNatsOptions } from '../src/discovery/nats-options.js';
-import { announceSubject } from '../src/discovery/nats-subjects.js';
 import type { DiscoveryWarning } from '../src/discovery/warning.js';
 import { Disconnected } from '../src/errors.js';
+import { NatsDiscovery, type NatsDiscoveryOptions } from '../src/nats/discovery.js';
+import { announceSubject } from '../src/nats/discovery-subjects.js';
+import { redactSecrets, resolveNatsOptions } from '../src/nats/options.js';
 
 const bin = natsServerBinary();
 const HOLDER = fileURLToPath(new URL('./fixtures/nats-lease-holder.mjs', import.meta.url));
-const HOLDER_DIST = fileURLToPath(new URL('../dist/discovery/nats.js', import.meta.url));
+const HOLDER_DIST = fileURLToPath(new URL('../dist/nats/discovery.js', import.meta.url));
 
 const KEY: EndpointKey = { namespace: 'demo', component: 'server', endpoint: 'generate' };
 

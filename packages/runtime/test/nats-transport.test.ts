@@ -18,8 +18,8 @@ import {
   stopAllNatsServers,
 } from '../../../test/support/nats-server.js';
 import { waitFor } from '../../../test/support/wait.js';
-import { NatsTransport } from '../src/transports/nats.js';
-import { decodeEnvelope, EnvelopeKind, encodeEnvelope } from '../src/transports/nats-envelope.js';
+import { decodeEnvelope, EnvelopeKind, encodeEnvelope } from '../src/nats/envelope.js';
+import { NatsTransport } from '../src/nats/transport.js';
 import type { ByteChannel } from '../src/transports/transport.js';
 import { FrameDecoder } from '../src/wire/decoder.js';
 import { FrameEncoder } from '../src/wire/encoder.js';
