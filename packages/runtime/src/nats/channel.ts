@@ -130,8 +130,7 @@ export class NatsChannel implements FrameLimitedChannel {
       this.#finish(new Error(why === '' ? 'the peer closed the connection' : why), false);
       return;
     }
-    // readU32(message, 1), written out: a stop arrives cold (unoptimized), where each
-    // function call costs as much as the work it does.
+    // readU32(message, 1), written out (docs/ARCHITECTURE.md, "The stop path runs cold").
     const seq =
       ((message[1]! << 24) | (message[2]! << 16) | (message[3]! << 8) | message[4]!) >>> 0;
     if (seq !== this.#recvSeq) {
