@@ -124,8 +124,11 @@ describe('FileDiscovery in one process', () => {
     await server.register(instance('x', { endpoint: 'other' }));
     await server.register(instance('a'));
     await waitFor(() => has('a'), 'a', 1000);
-    await sleep(300);
-    expect(changes.map((c) => c.instance.instanceId)).toEqual(['a']);
+    // Not a sleep: a later registration, once seen, proves the watcher has scanned since x
+    // was written, so x would have been reported by then.
+    await server.register(instance('b'));
+    await waitFor(() => has('b'), 'b', 1000);
+    expect(changes.map((c) => c.instance.instanceId)).toEqual(['a', 'b']);
   });
 
   it('renews the lease by rewriting renewedAt', async () => {
@@ -240,15 +243,24 @@ describe('FileDiscovery in one process', () => {
     await mkdir(endpointDir, { recursive: true });
     await writeFile(join(endpointDir, 'junk.json'), 'x');
     const d = discovery({ pollMs: 50 });
-    await record(d);
+    const { has } = await record(d);
+    // Instead of sleeping through "several polls": each marker lease, once seen, proves
+    // one more scan of the directory happened.
+    const owner = discovery();
+    const twoMoreScans = async (tag: string) => {
+      for (const n of [1, 2]) {
+        await owner.register(instance(`${tag}-${n}`));
+        await waitFor(() => has(`${tag}-${n}`), `marker ${tag}-${n}`);
+      }
+    };
     expect(d.stats.badFiles).toBe(1);
-    await sleep(200);
+    await twoMoreScans('unchanged');
     expect(d.stats.badFiles).toBe(1);
     // Not atomic: a scan may also catch the truncated file in between, hence "at least".
     await writeFile(join(endpointDir, 'junk.json'), 'xyz');
     await waitFor(() => d.stats.badFiles >= 2, 'the new version counted');
     const settled = d.stats.badFiles;
-    await sleep(200);
+    await twoMoreScans('settled');
     expect(d.stats.badFiles).toBe(settled);
   });
 
