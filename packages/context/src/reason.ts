@@ -82,8 +82,8 @@ export function isStopKind(kind: unknown): kind is StopKind {
 /**
  * A frozen reason from complete fields, checked: for code that rebuilds a reason it
  * received, such as a transport decoding a STOP frame. `stop()` and `kill()` take the
- * reason made last as it is, with no check, copy or clock read (the stop path runs cold,
- * once per request, and each of those costs microseconds there).
+ * reason made last as it is, with no check, copy or clock read (docs/ARCHITECTURE.md,
+ * "The stop path runs cold").
  *
  * @throws TypeError naming the field that is missing or wrong.
  *

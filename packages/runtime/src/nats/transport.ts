@@ -208,7 +208,7 @@ export class NatsTransport implements Transport {
       this.connection.publish(subject, data, reply === undefined ? undefined : { reply });
       return undefined;
     } catch (error) {
-      // Asked only now, not before each publish: every stop is published cold.
+      // Asked only now, not before each publish (docs/ARCHITECTURE.md, "The stop path runs cold").
       if (this.connection.isClosed())
         return new Disconnected(`the connection to ${this.#server} is closed`);
       return this.#disconnected(`cannot publish on ${subject}`, error);
