@@ -1,5 +1,3 @@
-export { type ClientOptions, runClient, STOP_AFTER } from './demo/client.js';
-export { forwardTo, type MiddleOptions, runMiddle } from './demo/middle.js';
-export { cliEntry, type DemoOptions, runDemo } from './demo/orchestrate.js';
-export { COUNT, countTo, runServer, type ServerOptions, STEP_MS } from './demo/server.js';
+// The command is the product. The module exports what builds it, for embedding andon's
+// commands in another program; the demo's pieces are internals of `andon demo`.
 export { buildProgram } from './program.js';

@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { createEmbeddedServer, type EmbeddedServer } from '@andon/server';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { silentLogger } from '../src/chat/chat-server.js';
 import { assertBuilt, Cli, killAll } from './support/cli.js';
-import { eventually, total } from './support/metrics.js';
+import { total } from './support/metrics.js';
 import { answerText, assertTmux, statusOf, Terminal } from './support/tmux.js';
 
 // `andon chat` driven as a person would: the real binary in a real terminal (tmux), keys in,
@@ -67,7 +68,7 @@ describe('andon chat in a terminal', () => {
     const shownAtPause = answerText(paused);
     const received = statusOf(paused)!.tokens;
     // The generation itself stops: the engine parks the sequence, its slot kept.
-    await eventually(async () => app.engine.stats().sequencesParked === 1, 'the engine to park');
+    await waitFor(async () => app.engine.stats().sequencesParked === 1, 'the engine to park');
     const generated = app.engine.stats().tokensGenerated;
     expect(await standsStill(() => app.engine.stats().tokensGenerated, 300)).toBe(true);
     // Decoded past what the client had: at most maxUnreadTokens, +1 the server had already
@@ -86,7 +87,7 @@ describe('andon chat in a terminal', () => {
     term.keys('s');
     await term.until((s) => statusOf(s)?.state === 'stopped', 'the stopped state');
     expect(await term.exitCode()).toBe(0);
-    await eventually(async () => app.engine.stats().slotsBusy === 0, 'the server to free the slot');
+    await waitFor(async () => app.engine.stats().slotsBusy === 0, 'the server to free the slot');
     expect(app.engine.stats()).toMatchObject({
       cancelled: { disconnect: 1 },
       tokensAfterCancel: 0,
@@ -109,7 +110,7 @@ describe('andon chat in a terminal', () => {
     expect(await total(metrics, 'andon_engine_slots_busy')).toBe(1);
     term.keys('Escape');
     await term.until((s) => statusOf(s)?.state === 'stopped', 'the stopped state');
-    await eventually(
+    await waitFor(
       async () =>
         (await total(metrics, 'andon_engine_slots_busy')) === 0 &&
         (await total(metrics, 'andon_cancellations_total', {
@@ -133,7 +134,7 @@ describe('andon chat in a terminal', () => {
     await term.until((s) => statusOf(s)?.state === 'stopped', 'the first Ctrl-C to stop it');
     term.keys('C-c');
     expect(await term.exitCode()).toBe(130);
-    await eventually(async () => app.engine.stats().slotsBusy === 0, 'the slot to be freed');
+    await waitFor(async () => app.engine.stats().slotsBusy === 0, 'the slot to be freed');
   });
 
   it('q quits while an answer streams, and the terminal is restored', async () => {
@@ -145,7 +146,7 @@ describe('andon chat in a terminal', () => {
     // Raw mode is off again: the terminal reads lines and echoes.
     expect(term.ttyModes()).toMatch(/(^|\s)icanon(\s|$)/m);
     expect(term.ttyModes()).toMatch(/(^|\s)echo(\s|$)/m);
-    await eventually(async () => app.engine.stats().slotsBusy === 0, 'the slot to be freed');
+    await waitFor(async () => app.engine.stats().slotsBusy === 0, 'the slot to be freed');
   });
 
   it('against a server without the pause endpoint, a pause only stops reading, and says so', async () => {
@@ -190,21 +191,21 @@ describe('andon chat without a terminal', () => {
   it('SIGTERM cancels the request on the server', async () => {
     const app = await server();
     const cli = new Cli(['chat', PROMPT, '--url', app.url, '--max-tokens', '4000']);
-    await eventually(async () => app.engine.stats().tokensGenerated >= 5, 'tokens to flow');
+    await waitFor(async () => app.engine.stats().tokensGenerated >= 5, 'tokens to flow');
     expect(app.engine.stats().slotsBusy).toBe(1);
     cli.child.kill('SIGTERM');
     expect((await cli.exit(15_000)).code).toBe(143);
-    await eventually(async () => app.engine.stats().slotsBusy === 0, 'the slot to be freed');
+    await waitFor(async () => app.engine.stats().slotsBusy === 0, 'the slot to be freed');
     expect(app.engine.stats().cancelled).toMatchObject({ disconnect: 1 });
   });
 
   it('SIGINT cancels the request too (exit 0: the answer was stopped)', async () => {
     const app = await server();
     const cli = new Cli(['chat', PROMPT, '--url', app.url, '--max-tokens', '4000']);
-    await eventually(async () => app.engine.stats().tokensGenerated >= 5, 'tokens to flow');
+    await waitFor(async () => app.engine.stats().tokensGenerated >= 5, 'tokens to flow');
     cli.child.kill('SIGINT');
     expect((await cli.exit(15_000)).code).toBe(0);
-    await eventually(async () => app.engine.stats().slotsBusy === 0, 'the slot to be freed');
+    await waitFor(async () => app.engine.stats().slotsBusy === 0, 'the slot to be freed');
   });
 
   it('says clearly when the server cannot be reached or refuses', async () => {

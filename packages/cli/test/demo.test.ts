@@ -3,8 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type NatsServer,
+  natsServerBinary,
+  startNatsServer,
+} from '../../../test/support/nats-server.js';
 import { assertBuilt, Cli, killAll, processesMentioning } from './support/cli.js';
-import { HAVE_NATS_SERVER, startNatsServer } from './support/nats-server.js';
+
+/** The nats-server binary; the NATS tests skip without it (fail with ANDON_REQUIRE_NATS=1). */
+const natsBin = natsServerBinary();
 
 // Generous bounds: two shared cores, several engineers' suites at once.
 const START_MS = 15_000;
@@ -137,8 +144,8 @@ describe('andon demo (all three tiers)', () => {
   });
 });
 
-describe.skipIf(!HAVE_NATS_SERVER)('andon demo --nats', () => {
-  let nats: { url: string; stop(): Promise<void> } | undefined;
+describe.skipIf(!natsBin)('andon demo --nats', () => {
+  let nats: NatsServer | undefined;
   afterEach(async () => {
     await nats?.stop();
     nats = undefined;
@@ -177,12 +184,12 @@ describe.skipIf(!HAVE_NATS_SERVER)('andon demo --nats', () => {
   }, 60_000);
 });
 
-describe.skipIf(!HAVE_NATS_SERVER)('andon demo --nats over TLS', () => {
+describe.skipIf(!natsBin)('andon demo --nats over TLS', () => {
   // The runtime package's test certificates: a CA, a server certificate for 127.0.0.1, and
   // a client certificate the server requires.
   const pem = (name: string) =>
     fileURLToPath(new URL(`../../runtime/test/fixtures/tls/${name}`, import.meta.url));
-  let nats: { url: string; stop(): Promise<void> } | undefined;
+  let nats: NatsServer | undefined;
   afterEach(async () => {
     await nats?.stop();
     nats = undefined;
@@ -190,12 +197,10 @@ describe.skipIf(!HAVE_NATS_SERVER)('andon demo --nats over TLS', () => {
 
   it('runs the three tiers through a server that requires client certificates, the files named by NATS_CA, NATS_CERT and NATS_KEY', async () => {
     nats = await startNatsServer({
-      certFile: pem('server.pem'),
-      keyFile: pem('server-key.pem'),
-      caFile: pem('ca.pem'),
+      tls: { certFile: pem('server.pem'), keyFile: pem('server-key.pem'), caFile: pem('ca.pem') },
     });
-    expect(nats.url).toMatch(/^tls:\/\//);
-    const demo = new Cli(['demo', '--nats', nats.url], {
+    expect(nats.tlsUrl).toMatch(/^tls:\/\//);
+    const demo = new Cli(['demo', '--nats', nats.tlsUrl], {
       TMPDIR: dir,
       NATS_CA: pem('ca.pem'),
       NATS_CERT: pem('client.pem'),
@@ -208,11 +213,9 @@ describe.skipIf(!HAVE_NATS_SERVER)('andon demo --nats over TLS', () => {
 
   it('without the client certificate the demo fails, saying why', async () => {
     nats = await startNatsServer({
-      certFile: pem('server.pem'),
-      keyFile: pem('server-key.pem'),
-      caFile: pem('ca.pem'),
+      tls: { certFile: pem('server.pem'), keyFile: pem('server-key.pem'), caFile: pem('ca.pem') },
     });
-    const demo = new Cli(['demo', '--nats', nats.url], { TMPDIR: dir, NATS_CA: pem('ca.pem') });
+    const demo = new Cli(['demo', '--nats', nats.tlsUrl], { TMPDIR: dir, NATS_CA: pem('ca.pem') });
     const exit = await demo.exit(START_MS + EXIT_MS);
     expect(exit.code, demo.transcript).toBe(1);
     const stderr = demo.stderr.join('\n');

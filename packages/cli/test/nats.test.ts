@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { natsServerBinary, startNatsServer } from '../../../test/support/nats-server.js';
 import { Cli, processesMentioning } from './support/cli.js';
 import { expectCancelledOnWorker } from './support/metrics.js';
-import { HAVE_NATS_SERVER, startNatsServer } from './support/nats-server.js';
 import { sdk, streamAndAbort, streamToEnd } from './support/openai.js';
 import { EXIT_MS, FAST, perTestDir, urlOf, workerMetrics } from './support/serve.js';
+
+/** The nats-server binary; the NATS tests skip without it (fail with ANDON_REQUIRE_NATS=1). */
+const natsBin = natsServerBinary();
 
 const dir = perTestDir();
 let stopNats: (() => Promise<void>) | undefined;
@@ -12,7 +15,7 @@ afterEach(async () => {
   stopNats = undefined;
 });
 
-describe.skipIf(!HAVE_NATS_SERVER)('andon serve --workers 2 --nats', () => {
+describe.skipIf(!natsBin)('andon serve --workers 2 --nats', () => {
   it('serves through workers over NATS; an SDK abort is cancelled on a worker', async () => {
     const nats = await startNatsServer();
     stopNats = nats.stop;

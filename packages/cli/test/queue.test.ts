@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { waitFor } from '../../../test/support/wait.js';
 import { Cli } from './support/cli.js';
-import { eventually, total } from './support/metrics.js';
+import { total } from './support/metrics.js';
 import { EXIT_MS, FAST, perTestDir, START_MS, urlOf, workerMetrics } from './support/serve.js';
 
 const dir = perTestDir();
@@ -74,10 +75,10 @@ describe('andon serve: the request queue over WebSocket', () => {
       status: 'cancelled',
       reason: { kind: 'stop', origin: 'interrupt' },
     });
-    await eventually(
+    await waitFor(
       async () => (await total([metrics!], 'andon_engine_slots_busy')) === 0,
       'the worker to free its slot',
-      10_000,
+      { timeoutMs: 10_000, everyMs: 20 },
     );
     expect(
       await total([metrics!], 'andon_cancellations_total', { tier: 'engine', reason: 'stop' }),

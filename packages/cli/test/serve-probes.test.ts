@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { Cli, processesMentioning } from './support/cli.js';
 import { sdk, streamToEnd } from './support/openai.js';
 import { EXIT_MS, FAST, perTestDir, START_MS, urlOf, workerMetrics } from './support/serve.js';
@@ -8,15 +9,6 @@ import { EXIT_MS, FAST, perTestDir, START_MS, urlOf, workerMetrics } from './sup
 const dir = perTestDir();
 
 const status = async (url: string) => (await fetch(url)).status;
-
-/** Resolves once `probe` holds; polls every 50 ms, fails after `ms`. */
-async function until(probe: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('andon serve --workers 1', () => {
   it('/health turns 503 once its only worker is gone for good; /live stays 200', async () => {
@@ -29,7 +21,10 @@ describe('andon serve --workers 1', () => {
     expect(pid, serve.transcript).toBeDefined();
     process.kill(pid!, 'SIGKILL');
     await serve.line(/No worker is left/, START_MS);
-    await until(async () => (await status(`${url}/health`)) === 503, '/health to be 503', 20_000);
+    await waitFor(async () => (await status(`${url}/health`)) === 503, '/health to be 503', {
+      timeoutMs: 20_000,
+      everyMs: 50,
+    });
     const health = (await (await fetch(`${url}/health`)).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ status: 'no_instances', instances: 0 });
     expect(await status(`${url}/live`)).toBe(200);

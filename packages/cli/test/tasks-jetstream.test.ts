@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { startNatsServer } from '../../../test/support/nats-server.js';
 import {
   type JetStreamServer,
   natsServerBin,
   startJetStreamServer,
 } from '../../tasks/test/support/jetstream.js';
 import { Cli } from './support/cli.js';
-import { startNatsServer } from './support/nats-server.js';
 import { EXIT_MS, FAST, perTestDir, urlOf } from './support/serve.js';
 
 // Several `andon serve --nats` front ends and `andon worker --nats` workers, as separate

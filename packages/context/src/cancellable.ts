@@ -1,7 +1,7 @@
 import type { Context } from './context.js';
+import { describeArgument } from './describe-argument.js';
 import { CancelledError } from './errors.js';
 import { assertContext } from './guard.js';
-import { describe } from './reason.js';
 import { reportError } from './report.js';
 import { race } from './sleep.js';
 
@@ -106,6 +106,6 @@ function openIterator<T>(
     if (typeof syncOpen === 'function') return () => syncOpen.call(iterable);
   }
   throw new TypeError(
-    `${where}: iterable must be an async or sync iterable, got ${describe(iterable)}`,
+    `${where}: iterable must be an async or sync iterable, got ${describeArgument(iterable)}`,
   );
 }

@@ -1,5 +1,6 @@
 import { type ChildOptions, Context, type Subscription } from './context.js';
-import { type CancelReason, describe, rootCause } from './reason.js';
+import { describeArgument } from './describe-argument.js';
+import { type CancelReason, rootCause } from './reason.js';
 
 /**
  * A context that follows several inputs without being linked under any of them. Disposing
@@ -59,18 +60,20 @@ function compose(mode: Mode, contexts: Iterable<Context>, options?: ChildOptions
     typeof (contexts as Iterable<Context>)?.[Symbol.iterator] !== 'function'
   ) {
     throw new TypeError(
-      `${where}: contexts must be an iterable of Contexts, got ${describe(contexts)}`,
+      `${where}: contexts must be an iterable of Contexts, got ${describeArgument(contexts)}`,
     );
   }
   const inputs = [...contexts];
   if (inputs.length === 0) throw new TypeError(`${where}: contexts must hold at least one Context`);
   inputs.forEach((input, i) => {
     if (!(input instanceof Context)) {
-      throw new TypeError(`${where}: contexts[${i}] must be a Context, got ${describe(input)}`);
+      throw new TypeError(
+        `${where}: contexts[${i}] must be a Context, got ${describeArgument(input)}`,
+      );
     }
   });
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
+    throw new TypeError(`${where}: options must be an object, got ${describeArgument(options)}`);
   }
   const context = new Context({ clock: inputs[0]!.clock, ...options });
   return new Composite(mode, inputs, context);

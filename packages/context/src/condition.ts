@@ -1,6 +1,7 @@
 import type { Context, Subscription } from './context.js';
+import { describeArgument } from './describe-argument.js';
 import { assertContext, assertDuration, assertFunction } from './guard.js';
-import { type CancelReason, describe } from './reason.js';
+import type { CancelReason } from './reason.js';
 
 /** A condition to poll: true (or a promise of true) means "stop now". */
 export type Predicate = () => boolean | PromiseLike<boolean>;
@@ -37,14 +38,16 @@ export function stopWhen(
   assertContext(ctx, where);
   assertFunction(predicate, where, 'predicate');
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
+    throw new TypeError(`${where}: options must be an object, got ${describeArgument(options)}`);
   }
   const intervalMs = options?.intervalMs ?? 100;
   assertDuration(intervalMs, where, 'options.intervalMs');
   if (intervalMs === 0) throw new TypeError(`${where}: options.intervalMs must be > 0, got 0`);
   const message = options?.message;
   if (message !== undefined && typeof message !== 'string') {
-    throw new TypeError(`${where}: options.message must be a string, got ${describe(message)}`);
+    throw new TypeError(
+      `${where}: options.message must be a string, got ${describeArgument(message)}`,
+    );
   }
   return new ConditionWatch(ctx, predicate, intervalMs, message, options?.kill === true);
 }

@@ -1,9 +1,9 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { type Deferred, deferred } from './deferred.js';
+import { describeArgument } from './describe-argument.js';
 import { CancelledError, isCancelledError } from './errors.js';
 import {
   type CancelReason,
-  describe,
   isFinishedReason,
   parentReason,
   type ReasonInput,
@@ -158,13 +158,13 @@ export class Context implements Disposable {
     if (options === undefined) return;
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(
-        `new Context(options): options must be an object, got ${describe(options)}`,
+        `new Context(options): options must be an object, got ${describeArgument(options)}`,
       );
     }
     const { parent, clock } = options;
     if (parent !== undefined && !(parent instanceof Context)) {
       throw new TypeError(
-        `new Context(options): options.parent must be a Context, got ${describe(parent)}`,
+        `new Context(options): options.parent must be a Context, got ${describeArgument(parent)}`,
       );
     }
     if (clock !== undefined) {
@@ -345,7 +345,7 @@ export class Context implements Disposable {
   defer(finalizer: Finalizer): void {
     if (typeof finalizer !== 'function') {
       throw new TypeError(
-        `defer(finalizer): finalizer must be a function, got ${describe(finalizer)}`,
+        `defer(finalizer): finalizer must be a function, got ${describeArgument(finalizer)}`,
       );
     }
     if (this.#flags & DISPOSED) {
@@ -391,7 +391,9 @@ export class Context implements Disposable {
       this.#attach(child);
     } else {
       if (typeof options !== 'object' || options === null) {
-        throw new TypeError(`child(options): options must be an object, got ${describe(options)}`);
+        throw new TypeError(
+          `child(options): options must be an object, got ${describeArgument(options)}`,
+        );
       }
       child.#setup('child(options)', options, this);
     }
@@ -409,7 +411,9 @@ export class Context implements Disposable {
    */
   linkChild(child: Context): Subscription {
     if (!(child instanceof Context)) {
-      throw new TypeError(`linkChild(child): child must be a Context, got ${describe(child)}`);
+      throw new TypeError(
+        `linkChild(child): child must be a Context, got ${describeArgument(child)}`,
+      );
     }
     if (this.#flags & DISPOSED) throw new TypeError('linkChild(child): this context is disposed');
     if (child.#flags & DISPOSED) throw new TypeError('linkChild(child): child is disposed');
@@ -467,13 +471,15 @@ export class Context implements Disposable {
     const { id, deadline, timeoutMs, signal } = options;
     if (id !== undefined) {
       if (typeof id !== 'string' || id.length === 0) {
-        throw new TypeError(`${where}: options.id must be a non-empty string, got ${describe(id)}`);
+        throw new TypeError(
+          `${where}: options.id must be a non-empty string, got ${describeArgument(id)}`,
+        );
       }
       this.#id = id;
     }
     if (deadline !== undefined && (typeof deadline !== 'number' || !Number.isFinite(deadline))) {
       throw new TypeError(
-        `${where}: options.deadline must be a finite number (epoch ms), got ${describe(deadline)}`,
+        `${where}: options.deadline must be a finite number (epoch ms), got ${describeArgument(deadline)}`,
       );
     }
     if (
@@ -481,12 +487,12 @@ export class Context implements Disposable {
       (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs))
     ) {
       throw new TypeError(
-        `${where}: options.timeoutMs must be a finite number >= 0, got ${describe(timeoutMs)}`,
+        `${where}: options.timeoutMs must be a finite number >= 0, got ${describeArgument(timeoutMs)}`,
       );
     }
     if (signal !== undefined && !isAbortSignal(signal)) {
       throw new TypeError(
-        `${where}: options.signal must be an AbortSignal, got ${describe(signal)}`,
+        `${where}: options.signal must be an AbortSignal, got ${describeArgument(signal)}`,
       );
     }
     let own = deadline;
@@ -654,7 +660,7 @@ export class Context implements Disposable {
         }
       }
       // The next node in pre-order, skipping unchanged subtrees. Written out rather than
-      // a helper call: the walk runs cold, where each call costs as much as its work.
+      // a helper call (docs/ARCHITECTURE.md, "The stop path runs cold").
       if (changes && node.#head !== undefined) node = node.#head;
       else {
         let at: Context = node;
@@ -688,7 +694,7 @@ export class Context implements Disposable {
   #register(callback: CancelCallback, level: number, where: string): Subscription {
     if (typeof callback !== 'function') {
       throw new TypeError(
-        `${where}(callback): callback must be a function, got ${describe(callback)}`,
+        `${where}(callback): callback must be a function, got ${describeArgument(callback)}`,
       );
     }
     if ((this.#flags & STATE_MASK) >= level) {

@@ -1,5 +1,5 @@
 import { Context } from './context.js';
-import { describe } from './reason.js';
+import { describeArgument } from './describe-argument.js';
 
 // Shared argument checks, so every entry point names the argument it rejects.
 
@@ -9,13 +9,13 @@ export function assertContext(
   name = 'ctx',
 ): asserts value is Context {
   if (!(value instanceof Context)) {
-    throw new TypeError(`${where}: ${name} must be a Context, got ${describe(value)}`);
+    throw new TypeError(`${where}: ${name} must be a Context, got ${describeArgument(value)}`);
   }
 }
 
 export function assertFunction(value: unknown, where: string, name: string): void {
   if (typeof value !== 'function') {
-    throw new TypeError(`${where}: ${name} must be a function, got ${describe(value)}`);
+    throw new TypeError(`${where}: ${name} must be a function, got ${describeArgument(value)}`);
   }
 }
 
@@ -25,6 +25,8 @@ export function assertDuration(
   name: string,
 ): asserts value is number {
   if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
-    throw new TypeError(`${where}: ${name} must be a finite number >= 0, got ${describe(value)}`);
+    throw new TypeError(
+      `${where}: ${name} must be a finite number >= 0, got ${describeArgument(value)}`,
+    );
   }
 }

@@ -1,7 +1,7 @@
 import process from 'node:process';
 import { Context, type ContextOptions, type Subscription } from './context.js';
+import { describeArgument } from './describe-argument.js';
 import { assertContext } from './guard.js';
-import { describe } from './reason.js';
 
 // The node entry is a superset of the main one, so node programs need one import.
 export * from './index.js';
@@ -47,7 +47,7 @@ export function stopOnSignals(ctx: Context, options?: SignalOptions): Subscripti
 export function signalContext(options?: ContextOptions & SignalOptions): Context {
   const where = 'signalContext(options)';
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
+    throw new TypeError(`${where}: options must be an object, got ${describeArgument(options)}`);
   }
   const signals = checkSignals(options, where);
   const { signals: _omit, ...contextOptions } = options ?? {};
@@ -101,18 +101,18 @@ function checkSignals(
   where: string,
 ): readonly NodeJS.Signals[] {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
+    throw new TypeError(`${where}: options must be an object, got ${describeArgument(options)}`);
   }
   const signals = options?.signals ?? DEFAULT_SIGNALS;
   if (!Array.isArray(signals) || signals.length === 0) {
     throw new TypeError(
-      `${where}: options.signals must be a non-empty array, got ${describe(signals)}`,
+      `${where}: options.signals must be a non-empty array, got ${describeArgument(signals)}`,
     );
   }
   for (const [i, signal] of signals.entries()) {
     if (typeof signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(signal)) {
       throw new TypeError(
-        `${where}: options.signals[${i}] must be a signal name, got ${describe(signal)}`,
+        `${where}: options.signals[${i}] must be a signal name, got ${describeArgument(signal)}`,
       );
     }
     if (signal === 'SIGKILL' || signal === 'SIGSTOP') {

@@ -1,3 +1,5 @@
+import { describeArgument } from './describe-argument.js';
+
 /**
  * Why a context was stopped or killed. Reasons cross process boundaries, so a backend can
  * tell "the user pressed stop" from "the user's socket died" from "the deadline passed".
@@ -59,8 +61,8 @@ export type ReasonInput = string | Partial<CancelReason> | undefined;
  * if (isStopKind(frame.kind)) ctx.stop({ kind: frame.kind, message: frame.message });
  */
 export function isStopKind(kind: unknown): kind is StopKind {
-  // A switch, not a Set: this runs on every stop, cold, where a builtin call costs more
-  // than all the comparisons.
+  // A switch, not a Set: a builtin call costs more than all the comparisons
+  // (docs/ARCHITECTURE.md, "The stop path runs cold").
   switch (kind) {
     case 'stop':
     case 'kill':
@@ -80,8 +82,8 @@ export function isStopKind(kind: unknown): kind is StopKind {
 /**
  * A frozen reason from complete fields, checked: for code that rebuilds a reason it
  * received, such as a transport decoding a STOP frame. `stop()` and `kill()` take the
- * reason made last as it is, with no check, copy or clock read (the stop path runs cold,
- * once per request, and each of those costs microseconds there).
+ * reason made last as it is, with no check, copy or clock read (docs/ARCHITECTURE.md,
+ * "The stop path runs cold").
  *
  * @throws TypeError naming the field that is missing or wrong.
  *
@@ -97,22 +99,30 @@ export function createReason(fields: {
   at: number;
 }): CancelReason {
   if (typeof fields !== 'object' || fields === null) {
-    throw new TypeError(`createReason(fields): fields must be an object, got ${describe(fields)}`);
+    throw new TypeError(
+      `createReason(fields): fields must be an object, got ${describeArgument(fields)}`,
+    );
   }
   const { kind, message, origin, at } = fields;
   if (!isStopKind(kind)) {
     throw new TypeError(
-      `createReason(fields): kind must be one of ${STOP_KINDS.join(', ')}; got ${describe(kind)}`,
+      `createReason(fields): kind must be one of ${STOP_KINDS.join(', ')}; got ${describeArgument(kind)}`,
     );
   }
   if (typeof message !== 'string') {
-    throw new TypeError(`createReason(fields): message must be a string, got ${describe(message)}`);
+    throw new TypeError(
+      `createReason(fields): message must be a string, got ${describeArgument(message)}`,
+    );
   }
   if (typeof origin !== 'string') {
-    throw new TypeError(`createReason(fields): origin must be a string, got ${describe(origin)}`);
+    throw new TypeError(
+      `createReason(fields): origin must be a string, got ${describeArgument(origin)}`,
+    );
   }
   if (typeof at !== 'number' || at - at !== 0) {
-    throw new TypeError(`createReason(fields): at must be a finite number, got ${describe(at)}`);
+    throw new TypeError(
+      `createReason(fields): at must be a finite number, got ${describeArgument(at)}`,
+    );
   }
   const reason: CancelReason = Object.freeze({ kind, message, origin, at });
   lastCreated = reason;
@@ -137,23 +147,25 @@ export function toReason(input: ReasonInput, defaultKind: StopKind, now: number)
     return Object.freeze({ kind: defaultKind, message: input, origin: 'local', at: now });
   }
   if (typeof input !== 'object' || input === null) {
-    throw new TypeError(`reason must be a string or a reason object, got ${describe(input)}`);
+    throw new TypeError(
+      `reason must be a string or a reason object, got ${describeArgument(input)}`,
+    );
   }
   if (isFinishedReason(input)) return input;
   const kind = input.kind ?? defaultKind;
   if (!isStopKind(kind)) {
     throw new TypeError(
-      `reason.kind must be one of ${STOP_KINDS.join(', ')}; got ${describe(kind)}`,
+      `reason.kind must be one of ${STOP_KINDS.join(', ')}; got ${describeArgument(kind)}`,
     );
   }
   if (input.message !== undefined && typeof input.message !== 'string') {
-    throw new TypeError(`reason.message must be a string, got ${describe(input.message)}`);
+    throw new TypeError(`reason.message must be a string, got ${describeArgument(input.message)}`);
   }
   if (input.origin !== undefined && typeof input.origin !== 'string') {
-    throw new TypeError(`reason.origin must be a string, got ${describe(input.origin)}`);
+    throw new TypeError(`reason.origin must be a string, got ${describeArgument(input.origin)}`);
   }
   if (input.at !== undefined && !Number.isFinite(input.at)) {
-    throw new TypeError(`reason.at must be a finite number, got ${describe(input.at)}`);
+    throw new TypeError(`reason.at must be a finite number, got ${describeArgument(input.at)}`);
   }
   const reason: CancelReason = {
     kind,
@@ -179,7 +191,7 @@ export function rootCause(reason: CancelReason): CancelReason {
 
 /** The reason a child gets when its parent's cancellation reaches it. */
 export function parentReason(original: CancelReason, at: number): CancelReason {
-  // rootCause(original), written out: this runs on the stop path, cold.
+  // rootCause(original), written out (docs/ARCHITECTURE.md, "The stop path runs cold").
   let cause = original;
   while (cause.kind === 'parent' && cause.cause) cause = cause.cause;
   return Object.freeze({
@@ -233,17 +245,4 @@ function defaultMessage(kind: StopKind): string {
     case 'error':
       return 'stopped after an error';
   }
-}
-
-/** A short, safe description of a bad argument for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
-    return String(value);
-  }
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : typeof value;
 }

@@ -75,8 +75,7 @@ export class Registrations {
     for (let r = this.head; r !== undefined; r = r.next) {
       const callback = r.callback;
       if (callback === undefined) continue;
-      // runCallback's body, written out: this loop is on the stop path, which runs cold
-      // (unoptimized), and there each function call costs as much as the work it does.
+      // runCallback's body, written out (docs/ARCHITECTURE.md, "The stop path runs cold").
       try {
         callback(reason);
       } catch (error) {

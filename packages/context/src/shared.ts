@@ -1,7 +1,8 @@
 import { Context, type ContextState, type Subscription } from './context.js';
+import { describeArgument } from './describe-argument.js';
 import { CancelledError } from './errors.js';
 import { assertContext } from './guard.js';
-import { type CancelReason, describe, type ReasonInput, toReason } from './reason.js';
+import { type CancelReason, type ReasonInput, toReason } from './reason.js';
 
 // Buffer layout. Int32 words first, then a float64, then the id bytes, then the reason bytes.
 const STATE = 0; // 0 live, 1 stopped, 2 killed: only ever raised, with compareExchange
@@ -106,12 +107,12 @@ export class SharedContext implements Disposable {
     assertContext(ctx, where);
     if (ctx.disposed) throw new TypeError(`${where}: ctx is disposed`);
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
-      throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
+      throw new TypeError(`${where}: options must be an object, got ${describeArgument(options)}`);
     }
     const reasonBytes = options?.reasonBytes ?? 1024;
     if (!Number.isInteger(reasonBytes) || reasonBytes < 64 || reasonBytes > 1 << 20) {
       throw new TypeError(
-        `${where}: options.reasonBytes must be an integer from 64 to 1048576, got ${describe(reasonBytes)}`,
+        `${where}: options.reasonBytes must be an integer from 64 to 1048576, got ${describeArgument(reasonBytes)}`,
       );
     }
     requireWaitAsync(where);
@@ -137,7 +138,7 @@ export class SharedContext implements Disposable {
       new Int32Array(buffer, 0, HEADER_BYTES / 4)[MAGIC_WORD] !== MAGIC
     ) {
       throw new TypeError(
-        `${where}: buffer must be the SharedArrayBuffer of a shareContext() result, got ${describe(buffer)}`,
+        `${where}: buffer must be the SharedArrayBuffer of a shareContext() result, got ${describeArgument(buffer)}`,
       );
     }
     requireWaitAsync(where);

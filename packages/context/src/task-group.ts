@@ -1,7 +1,8 @@
 import { Context } from './context.js';
+import { describeArgument } from './describe-argument.js';
 import { CancelledError, isCancelledError } from './errors.js';
 import { assertFunction } from './guard.js';
-import { type CancelReason, describe } from './reason.js';
+import type { CancelReason } from './reason.js';
 
 /** A task run by a {@link TaskGroup}: it receives its own context, a child of the group's. */
 export type Task<T> = (ctx: Context) => PromiseLike<T> | T;
@@ -72,7 +73,7 @@ export class TaskGroup implements AsyncDisposable {
   constructor(ctx?: Context) {
     if (ctx !== undefined && !(ctx instanceof Context)) {
       throw new TypeError(
-        `new TaskGroup(ctx): ctx must be a Context or undefined, got ${describe(ctx)}`,
+        `new TaskGroup(ctx): ctx must be a Context or undefined, got ${describeArgument(ctx)}`,
       );
     }
     this.#outside = ctx;

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { declarationsMentioningInternal } from '../../../test/support/package-surface.js';
 
 const src = fileURLToPath(new URL('../src/', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -51,5 +52,9 @@ describe('the package', () => {
     const { main, node } = JSON.parse(out) as { main: string[]; node: string[] };
     expect(main).toEqual(MAIN_EXPORTS);
     expect(node).toEqual([...MAIN_EXPORTS, 'signalContext', 'stopOnSignals'].sort());
+  });
+
+  it('ships no @internal member in its declarations', () => {
+    expect(declarationsMentioningInternal('context')).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 export { type CallOptions, Client, type WaitOptions } from './client.js';
 export * from './discovery/index.js';
-export type { NatsTlsFiles } from './discovery/nats-tls.js';
 export { Component, Endpoint, Namespace, type ServedEndpoint } from './endpoint.js';
 export * from './errors.js';
+export type { NatsTlsFiles } from './nats/tls.js';
 export { Runtime } from './runtime.js';
 export type { RuntimeOptions, ShutdownOptions } from './runtime-options.js';
 export { ResponseStream } from './session/caller.js';

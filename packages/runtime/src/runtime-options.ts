@@ -1,9 +1,8 @@
 import type { Discovery } from './discovery/discovery.js';
-import { checkSubjectPrefix } from './discovery/nats-subjects.js';
-import type { NatsTlsFiles } from './discovery/nats-tls.js';
+import { checkSubjectPrefix } from './nats/subject-prefix.js';
+import type { NatsTlsFiles } from './nats/tls.js';
 import type { Logger } from './session/logger.js';
 import { MemoryTransport } from './transports/memory.js';
-import type { RuntimeNats } from './transports/nats.js';
 import { TcpTransport } from './transports/tcp.js';
 import type { Transport } from './transports/transport.js';
 
@@ -55,7 +54,12 @@ export interface RuntimeOptions {
   advertise?: string;
   /** TCP port; 0 (default) picks a free one. */
   port?: number;
-  /** Shared secret every peer must present in its handshake. Default `$ANDON_TOKEN`. */
+  /**
+   * Shared secret of the deployment. Both sides of every connection prove they hold it
+   * (HMAC challenge and response; the secret never crosses the wire), a caller sends no
+   * request to a peer that cannot, and file-discovery leases are signed with it. Default
+   * `$ANDON_TOKEN`; without one, any local process may call this runtime's endpoints.
+   */
   token?: string;
   /** Directory for file discovery. Default `$ANDON_DISCOVERY_DIR` or the OS temp dir. */
   discoveryDir?: string;
@@ -144,7 +148,7 @@ export function pickTransport(options: RuntimeOptions): Transport {
   );
 }
 
-export type NatsModule = typeof import('./transports/nats.js');
+export type NatsModule = typeof import('./nats/internal.js');
 
 /** The subject prefixes of the nats transport and of NATS discovery, from `natsPrefix`. */
 export function natsPrefixes(options: RuntimeOptions): { transport: string; discovery: string } {
@@ -153,40 +157,6 @@ export function natsPrefixes(options: RuntimeOptions): { transport: string; disc
   const what = fromEnv ? 'ANDON_NATS_PREFIX' : 'Runtime.start: options.natsPrefix';
   const transport = checkSubjectPrefix(prefix, what);
   return { transport, discovery: checkSubjectPrefix(`${transport}.discovery`, what) };
-}
-
-/**
- * Loads the NATS client (only runtimes that use NATS pay for it) and connects. Throws a
- * TypeError naming a bad option, or Disconnected; neither ever holds a credential.
- */
-export async function openNats(
-  options: RuntimeOptions,
-): Promise<{ module: NatsModule; handle: RuntimeNats }> {
-  const module = await import('./transports/nats.js');
-  try {
-    const handle = await module.connectNats({
-      ...(options.natsUrl === undefined ? {} : { servers: options.natsUrl }),
-      ...(options.natsUser === undefined ? {} : { user: options.natsUser }),
-      ...(options.natsPassword === undefined ? {} : { password: options.natsPassword }),
-      ...(options.natsToken === undefined ? {} : { token: options.natsToken }),
-      ...(options.natsTls === undefined ? {} : { tls: options.natsTls }),
-      name: `andon-${process.pid}`,
-    });
-    return { module, handle };
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    // Name the options as the caller spelled them.
-    const names: Record<string, string> = {
-      servers: 'natsUrl',
-      user: 'natsUser',
-      password: 'natsPassword',
-      token: 'natsToken',
-      tls: 'natsTls',
-    };
-    throw new TypeError(
-      `Runtime.start: ${error.message.replace(/options\.(servers|user|password|token|tls)\b/g, (_m, k: string) => `options.${names[k]}`)}`,
-    );
-  }
 }
 
 export function isDiscovery(value: unknown): value is Discovery {

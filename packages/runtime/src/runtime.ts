@@ -13,13 +13,14 @@ import { FileDiscovery } from './discovery/file.js';
 import { MemoryDiscovery } from './discovery/memory.js';
 import { Namespace, type ServedEndpoint } from './endpoint.js';
 import { Disconnected } from './errors.js';
+import type { RuntimeNats } from './nats/connect.js';
+import { openNats } from './nats/open.js';
 import {
   atMost,
   isDiscovery,
   type NatsModule,
   natsPrefixes,
   nonNegative,
-  openNats,
   pickTransport,
   positive,
   positiveInteger,
@@ -37,7 +38,6 @@ import {
 } from './session/responder.js';
 import { newStats, type RuntimeStats } from './session/stats.js';
 import { limitWarnings } from './session/warning-limiter.js';
-import type { RuntimeNats } from './transports/nats.js';
 import type { ByteChannel, Transport } from './transports/transport.js';
 import { DEFAULT_MAX_FRAME } from './wire/frame.js';
 import { MAX_HEARTBEAT_MS } from './wire/payloads.js';

@@ -7,12 +7,12 @@ import {
   Runtime,
 } from '@andon/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { FrameDecoder } from '../src/wire/decoder.js';
 import { FrameEncoder } from '../src/wire/encoder.js';
 import { FrameType, PROTOCOL_VERSION } from '../src/wire/frame.js';
 import { drain } from './support/drain.js';
 import { RawPeer } from './support/raw-peer.js';
-import { until } from './support/until.js';
 
 const SECRET = 'the-deployment-secret-4f1c';
 const KEY = { namespace: 'auth', component: 'server', endpoint: 'echo' } as const;
@@ -128,7 +128,7 @@ describe('the handshake with a shared secret', () => {
       await serveEcho(await start(hub, SECRET));
       const caller = await start(hub, SECRET);
       const client = await echoClient(caller);
-      await until(() => client.instances.length === 2, 2000, 'both instances discovered');
+      await waitFor(() => client.instances.length === 2, 'both instances discovered', 2000);
       for (let i = 0; i < 12; i++) {
         expect((await drain(await client.generate(`prompt-${i}`))).items).toEqual([
           `echo:prompt-${i}`,
@@ -198,7 +198,7 @@ describe('the responder side of the handshake, against a raw peer', () => {
   it('closes a connection whose AUTH proof is wrong', async () => {
     const peer = await RawPeer.connect(await securedAddress());
     peer.hello({ nonce: 'c'.repeat(43) });
-    await until(() => peer.frames.length > 0, 2000, 'WELCOME');
+    await waitFor(() => peer.frames.length > 0, 'WELCOME', 2000);
     peer.frame(FrameType.AUTH, 0, JSON.stringify({ proof: 'p'.repeat(43) }));
     expect(await peer.closedWithin(2000)).toBe(true);
     expect(lastError(peer)).toMatch(/could not prove it holds the shared secret/);

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { Runtime } from '../src/runtime.js';
 import { FrameType } from '../src/wire/frame.js';
 import { MAX_CREDIT } from '../src/wire/payloads.js';
 import { errorOf, RawPeer } from './support/raw-peer.js';
-import { until } from './support/until.js';
 
 const ITEMS = 5_000;
 const ITEM = 'x'.repeat(10_000);
@@ -47,10 +47,10 @@ describe('a caller that grants credit but does not read', () => {
     await peer.next((f) => f.type === FrameType.WELCOME);
     peer.pause();
     peer.request(1, { endpoint: 'bp/server/flood', credit: MAX_CREDIT }, {});
-    await until(
+    await waitFor(
       () => server.stats().congestions > 0,
-      10_000,
       'the server to find the peer not reading',
+      10_000,
     );
     const atCongestion = produced;
     // Without backpressure the handler runs to its end (50 MB) within this second.

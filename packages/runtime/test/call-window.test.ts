@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@andon/context';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import type { Client } from '../src/client.js';
 import { Runtime } from '../src/runtime.js';
-import { until } from './support/until.js';
 
 // A per-call credit window: a consumer that stops reading holds the producer back within
 // that many items, whatever the runtime's own window.
@@ -58,7 +58,7 @@ async function producedWhenIdle(
     ...(window === undefined ? {} : { window }),
   });
   for (let i = 0; i < read; i++) expect((await stream.next()).value).toBe(i);
-  await until(() => produced >= reach, 10_000, `the producer to reach ${reach} items`);
+  await waitFor(() => produced >= reach, `the producer to reach ${reach} items`, 10_000);
   await new Promise((resolve) => setTimeout(resolve, 100));
   const total = produced;
   await stream.return();

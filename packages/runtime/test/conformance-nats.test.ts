@@ -1,12 +1,12 @@
 import { afterAll } from 'vitest';
-import { defineConformance } from './support/conformance.js';
-import { NatsNetwork } from './support/nats-network.js';
 import {
   type NatsServer,
   natsServerBinary,
   startNatsServer,
   stopAllNatsServers,
-} from './support/nats-server.js';
+} from '../../../test/support/nats-server.js';
+import { defineConformance } from './support/conformance.js';
+import { NatsNetwork } from './support/nats-network.js';
 import type { TransportFixture } from './support/peers.js';
 
 // One nats-server for the file, started by the first network. Tests do not see each other's

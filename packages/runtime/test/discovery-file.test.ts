@@ -6,6 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import type { EndpointKey, Instance, InstanceChange } from '../src/discovery/discovery.js';
 import {
   DISCOVERY_DIR_ENV,
@@ -25,17 +26,6 @@ function instance(id: string, extra: Partial<Instance> = {}): Instance {
 
 const ids = (list: readonly Instance[]) => list.map((i) => i.instanceId).sort();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 20 ms until it is true; fails after `timeoutMs`. */
-async function waitFor(what: string, check: () => boolean, timeoutMs = 3000): Promise<number> {
-  const start = performance.now();
-  while (!check()) {
-    if (performance.now() - start > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-  return performance.now() - start;
-}
 
 let dir: string;
 const discoveries: FileDiscovery[] = [];
@@ -114,9 +104,9 @@ describe('FileDiscovery in one process', () => {
     const { changes } = await record(discovery());
     const a = await server.register(instance('a'));
     const b = await server.register(instance('b'));
-    await waitFor('two joins', () => changes.length === 2, 1000);
+    await waitFor(() => changes.length === 2, 'two joins', 1000);
     await a.revoke();
-    await waitFor('a leaving', () => changes.length === 3, 1000);
+    await waitFor(() => changes.length === 3, 'a leaving', 1000);
     expect(changes.map((c) => `${c.type} ${c.instance.instanceId}`)).toEqual([
       'added a',
       'added b',
@@ -133,17 +123,20 @@ describe('FileDiscovery in one process', () => {
     const { changes, has } = await record(discovery());
     await server.register(instance('x', { endpoint: 'other' }));
     await server.register(instance('a'));
-    await waitFor('a', () => has('a'), 1000);
-    await sleep(300);
-    expect(changes.map((c) => c.instance.instanceId)).toEqual(['a']);
+    await waitFor(() => has('a'), 'a', 1000);
+    // Not a sleep: a later registration, once seen, proves the watcher has scanned since x
+    // was written, so x would have been reported by then.
+    await server.register(instance('b'));
+    await waitFor(() => has('b'), 'b', 1000);
+    expect(changes.map((c) => c.instance.instanceId)).toEqual(['a', 'b']);
   });
 
   it('renews the lease by rewriting renewedAt', async () => {
     await discovery({ leaseMs: 300 }).register(instance('a'));
-    const first = JSON.parse(await readFile(leaseFile('a'), 'utf8')).renewedAt;
-    await sleep(350);
-    const later = JSON.parse(await readFile(leaseFile('a'), 'utf8')).renewedAt;
-    expect(later).toBeGreaterThan(first);
+    const renewedAt = async () => JSON.parse(await readFile(leaseFile('a'), 'utf8')).renewedAt;
+    const first = await renewedAt();
+    // Waits for the rewrite itself, within the 350 ms the test used to sleep.
+    await waitFor(async () => (await renewedAt()) > first, 'a renewal', 350);
   });
 
   it('takes its directory from the option, then ANDON_DISCOVERY_DIR, then the OS temp dir', () => {
@@ -168,9 +161,9 @@ describe('FileDiscovery in one process', () => {
     expect(has('a')).toBe(true);
 
     await rm(join(nested, 'demo'), { recursive: true, force: true });
-    await waitFor('a gone with the directory', () => !has('a'));
+    await waitFor(() => !has('a'), 'a gone with the directory');
     // The owner's next renewal recreates the directory and the watcher picks it up again.
-    await waitFor('a back', () => has('a'));
+    await waitFor(() => has('a'), 'a back');
     expect(changes.map((c) => c.type)).toEqual(['removed', 'added']);
   });
 
@@ -179,7 +172,7 @@ describe('FileDiscovery in one process', () => {
     const d = discovery();
     const { watcher } = await record(d);
     expect(watcher.instances).toEqual([]);
-    await waitFor('stale file removed', () => !existsSync(file));
+    await waitFor(() => !existsSync(file), 'stale file removed');
     expect(d.stats.staleRemoved).toBe(1);
   });
 
@@ -194,7 +187,7 @@ describe('FileDiscovery in one process', () => {
     const file = await writeLease('orphan', { pid: Number(deadPid) });
     const { watcher } = await record(discovery());
     expect(watcher.instances).toEqual([]);
-    await waitFor('orphan file removed', () => !existsSync(file));
+    await waitFor(() => !existsSync(file), 'orphan file removed');
   });
 
   it('trusts a fresh lease from another host by time alone', async () => {
@@ -208,7 +201,7 @@ describe('FileDiscovery in one process', () => {
     await writeLease('short', { leaseMs: 300 });
     const { changes, has } = await record(discovery({ pollMs: 100 }));
     expect(has('short')).toBe(true);
-    await waitFor('expiry', () => changes.length === 1, 2000);
+    await waitFor(() => changes.length === 1, 'expiry', 2000);
     expect(changes[0]).toMatchObject({ type: 'removed', why: 'expired' });
   });
 
@@ -216,7 +209,7 @@ describe('FileDiscovery in one process', () => {
     await writeLease('short', { leaseMs: 300 });
     const fast = await record(discovery({ pollMs: 50 }));
     const slow = await record(discovery({ pollMs: 400 }));
-    await waitFor('both see it go', () => fast.changes.length + slow.changes.length === 2, 3000);
+    await waitFor(() => fast.changes.length + slow.changes.length === 2, 'both see it go', 3000);
     expect(fast.changes[0]).toMatchObject({ type: 'removed', why: 'expired' });
     expect(slow.changes[0]).toMatchObject({ type: 'removed', why: 'expired' });
   });
@@ -235,7 +228,7 @@ describe('FileDiscovery in one process', () => {
     const { watcher, has } = await record(d);
     expect(watcher.instances).toEqual([]);
     await discovery().register(instance('good'));
-    await waitFor('the good instance', () => has('good'));
+    await waitFor(() => has('good'), 'the good instance');
     await sleep(300); // several polls: each bad file is still reported once
     expect(ids(watcher.instances)).toEqual(['good']);
     expect(d.stats.badFiles).toBe(5);
@@ -250,15 +243,24 @@ describe('FileDiscovery in one process', () => {
     await mkdir(endpointDir, { recursive: true });
     await writeFile(join(endpointDir, 'junk.json'), 'x');
     const d = discovery({ pollMs: 50 });
-    await record(d);
+    const { has } = await record(d);
+    // Instead of sleeping through "several polls": each marker lease, once seen, proves
+    // one more scan of the directory happened.
+    const owner = discovery();
+    const twoMoreScans = async (tag: string) => {
+      for (const n of [1, 2]) {
+        await owner.register(instance(`${tag}-${n}`));
+        await waitFor(() => has(`${tag}-${n}`), `marker ${tag}-${n}`);
+      }
+    };
     expect(d.stats.badFiles).toBe(1);
-    await sleep(200);
+    await twoMoreScans('unchanged');
     expect(d.stats.badFiles).toBe(1);
     // Not atomic: a scan may also catch the truncated file in between, hence "at least".
     await writeFile(join(endpointDir, 'junk.json'), 'xyz');
-    await waitFor('the new version counted', () => d.stats.badFiles >= 2);
+    await waitFor(() => d.stats.badFiles >= 2, 'the new version counted');
     const settled = d.stats.badFiles;
-    await sleep(200);
+    await twoMoreScans('settled');
     expect(d.stats.badFiles).toBe(settled);
   });
 
@@ -279,9 +281,9 @@ describe('FileDiscovery in one process', () => {
     const leases = await Promise.all(
       Array.from({ length: 200 }, (_, i) => servers[i % 4]!.register(instance(`i${i}`))),
     );
-    await waitFor('200 joins', () => watcher.instances.length === 200, 5000);
+    await waitFor(() => watcher.instances.length === 200, '200 joins', 5000);
     await Promise.all(leases.map((lease) => lease.revoke()));
-    await waitFor('200 leaves', () => watcher.instances.length === 0, 5000);
+    await waitFor(() => watcher.instances.length === 0, '200 leaves', 5000);
     expect(changes.filter((c) => c.type === 'added')).toHaveLength(200);
     expect(changes.filter((c) => c.type === 'removed' && c.why === 'left')).toHaveLength(200);
     expect(await readdir(join(dir, 'demo', 'server', 'generate'))).toEqual([]);
@@ -339,7 +341,7 @@ describe('FileDiscovery in one process', () => {
     });
     await server.register(instance('a'));
     await server.register(instance('b'));
-    await waitFor('both', () => seen.length === 2);
+    await waitFor(() => seen.length === 2, 'both');
     expect(warnings.some((w) => w.code === 'listener-threw')).toBe(true);
   });
 
@@ -382,7 +384,7 @@ describe('FileDiscovery against planted leases', () => {
     const text = JSON.parse(await readFile(leaseFile('real'), 'utf8'));
     text.instance.address = '127.0.0.1:6666';
     await writeFile(leaseFile('real'), JSON.stringify(text));
-    await waitFor('the edited lease ignored', () => watcher.instances.length === 0);
+    await waitFor(() => watcher.instances.length === 0, 'the edited lease ignored');
   });
 
   it('keeps its directory and lease files to this user (0700 / 0600), and tightens an open root', async () => {
@@ -477,10 +479,10 @@ describe('FileDiscovery across processes', () => {
     const { changes, has } = await record(discovery());
     expect(has('victim')).toBe(true);
     child.kill('SIGKILL');
-    const took = await waitFor('victim removed', () => changes.length === 1, 2000);
+    const took = await waitFor(() => changes.length === 1, 'victim removed', 2000);
     expect(changes[0]).toMatchObject({ type: 'removed', why: 'expired' });
     expect(took).toBeLessThan(2000);
-    await waitFor('file removed', () => !existsSync(leaseFile('victim')));
+    await waitFor(() => !existsSync(leaseFile('victim')), 'file removed');
   });
 
   it('a frozen holder expires within its lease time, and comes back when it thaws', async () => {
@@ -490,12 +492,12 @@ describe('FileDiscovery across processes', () => {
     expect(has('frozen')).toBe(true);
 
     child.kill('SIGSTOP');
-    const took = await waitFor('expiry', () => !has('frozen'), leaseMs + 200 + 2000);
+    const took = await waitFor(() => !has('frozen'), 'expiry', leaseMs + 200 + 2000);
     expect(changes[0]).toMatchObject({ type: 'removed', why: 'expired' });
     expect(took).toBeGreaterThan(leaseMs / 3); // it had to wait for the lease, not the pid
 
     child.kill('SIGCONT');
-    await waitFor('it renews and reappears', () => has('frozen'), 3000);
+    await waitFor(() => has('frozen'), 'it renews and reappears', 3000);
     expect(changes.map((c) => c.type)).toEqual(['removed', 'added']);
   });
 
@@ -503,7 +505,7 @@ describe('FileDiscovery across processes', () => {
     const child = await holder({ instances: [instance('polite')] });
     const { changes } = await record(discovery());
     child.kill('SIGTERM');
-    await waitFor('left', () => changes.length === 1, 2000);
+    await waitFor(() => changes.length === 1, 'left', 2000);
     expect(changes[0]).toMatchObject({ type: 'removed', why: 'left' });
     expect(await exited(child, 5000)).toBe(0);
   });
@@ -512,9 +514,9 @@ describe('FileDiscovery across processes', () => {
     const { watcher } = await record(discovery());
     const batch = (p: number) => Array.from({ length: 25 }, (_, i) => instance(`p${p}-${i}`));
     const holders = await Promise.all([0, 1, 2].map((p) => holder({ instances: batch(p) })));
-    await waitFor('75 instances', () => watcher.instances.length === 75, 3000);
+    await waitFor(() => watcher.instances.length === 75, '75 instances', 3000);
     for (const child of holders) child.kill('SIGKILL');
-    await waitFor('none left', () => watcher.instances.length === 0, 3000);
+    await waitFor(() => watcher.instances.length === 0, 'none left', 3000);
   });
 
   it('a process that closes its discovery exits by itself and leaves no lease', async () => {
@@ -529,6 +531,6 @@ describe('FileDiscovery across processes', () => {
     // Its lease is left behind with a dead pid: the next watcher ignores and removes it.
     const { watcher } = await record(discovery());
     expect(watcher.instances).toEqual([]);
-    await waitFor('file removed', () => !existsSync(leaseFile('open')));
+    await waitFor(() => !existsSync(leaseFile('open')), 'file removed');
   });
 });

@@ -3,23 +3,24 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { EndpointKey, Instance, InstanceChange } from '../src/discovery/discovery.js';
-import { NatsDiscovery, type NatsDiscoveryOptions } from '../src/discovery/nats.js';
-import { redactSecrets, resolveNatsOptions } from '../src/discovery/nats-options.js';
-import { announceSubject } from '../src/discovery/nats-subjects.js';
-import type { DiscoveryWarning } from '../src/discovery/warning.js';
-import { Disconnected } from '../src/errors.js';
 import {
   type NatsServer,
   natsServerBinary,
   natsServerVersion,
   startNatsServer,
   stopAllNatsServers,
-} from './support/nats-server.js';
+} from '../../../test/support/nats-server.js';
+import { waitFor } from '../../../test/support/wait.js';
+import type { EndpointKey, Instance, InstanceChange } from '../src/discovery/discovery.js';
+import type { DiscoveryWarning } from '../src/discovery/warning.js';
+import { Disconnected } from '../src/errors.js';
+import { NatsDiscovery, type NatsDiscoveryOptions } from '../src/nats/discovery.js';
+import { announceSubject } from '../src/nats/discovery-subjects.js';
+import { redactSecrets, resolveNatsOptions } from '../src/nats/options.js';
 
 const bin = natsServerBinary();
 const HOLDER = fileURLToPath(new URL('./fixtures/nats-lease-holder.mjs', import.meta.url));
-const HOLDER_DIST = fileURLToPath(new URL('../dist/discovery/nats.js', import.meta.url));
+const HOLDER_DIST = fileURLToPath(new URL('../dist/nats/discovery.js', import.meta.url));
 
 const KEY: EndpointKey = { namespace: 'demo', component: 'server', endpoint: 'generate' };
 
@@ -80,15 +81,6 @@ const is =
     c.type === type &&
     c.instance.instanceId === id &&
     (why === undefined || (c.type === 'removed' && c.why === why));
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const until = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > until)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const ids = (list: readonly Instance[]) => list.map((i) => i.instanceId).sort();
 
@@ -355,7 +347,7 @@ describe.skipIf(!bin)('NATS discovery (real nats-server)', () => {
     await seen.next(is('added', 'auth'));
     // A restart produces connection warnings; none may carry the password.
     await secured.restart();
-    await waitFor(() => warnings.some((w) => /restored/.test(w.message)), 10_000, 'reconnect');
+    await waitFor(() => warnings.some((w) => /restored/.test(w.message)), 'reconnect', 10_000);
     expect(warnings.length).toBeGreaterThan(0);
     for (const w of warnings) expect(JSON.stringify(w)).not.toContain('s3cr3t-pw');
     await secured.stop();
@@ -516,7 +508,7 @@ describe.skipIf(!bin)('@nats-io/transport-node on this Node version', () => {
       await b.close();
       const t0 = performance.now();
       a.publish('t.peer', 'alive?', { reply: 't.back' });
-      await waitFor(() => statuses.length > 0, 2000, 'a no-responders status');
+      await waitFor(() => statuses.length > 0, 'a no-responders status', 2000);
       expect(statuses).toEqual(['503']);
       expect(performance.now() - t0).toBeLessThan(500);
     } finally {

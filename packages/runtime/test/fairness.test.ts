@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Context } from '@andon/context';
 import { Runtime } from '@andon/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { until } from './support/until.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 let dir: string;
 const runtimes: Runtime[] = [];
@@ -63,7 +63,7 @@ describe('fairness', () => {
       );
       // A stream is requested when first read; read one item of each, then no more.
       await Promise.all(streams.map((stream) => stream[Symbol.asyncIterator]().next()));
-      await until(() => produced >= STREAMS * WINDOW, 10_000, 'every window to be produced');
+      await waitFor(() => produced >= STREAMS * WINDOW, 'every window to be produced', 10_000);
     } finally {
       clearInterval(probe);
       ctx.stop();
@@ -101,17 +101,17 @@ describe('fairness', () => {
       Array.from({ length: STREAMS }, () => client.generate({}, { context: ctx })),
     );
     await Promise.all(streams.map((stream) => stream[Symbol.asyncIterator]().next()));
-    await until(() => produced >= WINDOW, 10_000, 'the flood to be under way');
+    await waitFor(() => produced >= WINDOW, 'the flood to be under way', 10_000);
     expect(produced).toBeLessThan(STREAMS * WINDOW);
     const t0 = performance.now();
     ctx.stop();
-    await until(() => ended === STREAMS, 5000, 'every handler to end');
+    await waitFor(() => ended === STREAMS, 'every handler to end', 5000);
     expect(performance.now() - t0).toBeLessThan(1000);
     // Counted when a stream is released, after its handler has let go.
-    await until(
+    await waitFor(
       () => server.stats().handlerCancellations.stop === STREAMS,
-      1000,
       'every stream to be released',
+      1000,
     );
   });
 });

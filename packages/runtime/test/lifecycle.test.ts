@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type CancelReason, Context } from '@andon/context';
 import { Cancelled, Disconnected, NoInstances, Runtime } from '@andon/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { drain } from './support/drain.js';
 
 let dir: string;
@@ -31,11 +32,13 @@ async function start(options: Parameters<typeof Runtime.start>[0] = {}): Promise
 interface Observed {
   reasons: CancelReason[];
   kills: CancelReason[];
+  /** Items the handler has yielded so far: tests wait on it instead of sleeping. */
+  yielded: number;
 }
 
 /** Serves `n` items every `everyMs`; `obey` decides whether the handler honours a stop. */
 async function serveTicker(rt: Runtime, obey: boolean): Promise<Observed> {
-  const observed: Observed = { reasons: [], kills: [] };
+  const observed: Observed = { reasons: [], kills: [], yielded: 0 };
   await rt
     .namespace('life')
     .component('server')
@@ -46,6 +49,7 @@ async function serveTicker(rt: Runtime, obey: boolean): Promise<Observed> {
       const { n, everyMs } = request as { n: number; everyMs: number };
       for (let i = 0; i < n; i++) {
         if (obey && ctx.isStopped()) return;
+        observed.yielded++;
         yield i;
         await new Promise((resolve) => setTimeout(resolve, everyMs));
       }
@@ -57,11 +61,11 @@ describe('graceful shutdown', () => {
   it('in-flight streams finish within the grace period; new calls find no instance', async () => {
     const server = await start();
     const caller = await start();
-    await serveTicker(server, true);
+    const observed = await serveTicker(server, true);
     const client = await caller.namespace('life').component('server').endpoint('tick').client();
     await client.waitForInstances();
     const running = drain(await client.generate({ n: 6, everyMs: 50 }));
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await waitFor(() => observed.yielded >= 2, 'the stream to be under way');
     const shutdown = server.shutdown({ graceMs: 3000 });
     const { items, error } = await running;
     expect(error).toBeUndefined();
@@ -80,7 +84,7 @@ describe('graceful shutdown', () => {
     const client = await caller.namespace('life').component('server').endpoint('tick').client();
     await client.waitForInstances();
     const running = drain(await client.generate({ n: 1000, everyMs: 20 }));
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await waitFor(() => observed.yielded >= 3, 'the stream to be under way');
     await server.shutdown({ graceMs: 100, stopGraceMs: 1000 });
     const { items, error } = await running;
     expect(items.length).toBeGreaterThan(0);
@@ -97,7 +101,7 @@ describe('graceful shutdown', () => {
     const client = await caller.namespace('life').component('server').endpoint('tick').client();
     await client.waitForInstances();
     const running = drain(await client.generate({ n: 1000, everyMs: 20 }));
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await waitFor(() => observed.yielded >= 3, 'the stream to be under way');
     const start_ = performance.now();
     await server.shutdown({ graceMs: 100, stopGraceMs: 200 });
     expect(performance.now() - start_).toBeLessThan(2000);

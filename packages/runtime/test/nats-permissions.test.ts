@@ -1,13 +1,13 @@
 import { Disconnected, Runtime, type RuntimeOptions } from '@andon/runtime';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { captureLogger } from './support/capture-logger.js';
-import { drain } from './support/drain.js';
 import {
   type NatsServer,
   natsServerBinary,
   startNatsServer,
   stopAllNatsServers,
-} from './support/nats-server.js';
+} from '../../../test/support/nats-server.js';
+import { captureLogger } from './support/capture-logger.js';
+import { drain } from './support/drain.js';
 import { HEARTBEAT_MS } from './support/peers.js';
 
 const bin = natsServerBinary();

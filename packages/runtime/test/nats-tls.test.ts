@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { Disconnected, Runtime, type RuntimeOptions } from '@andon/runtime';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { drain } from './support/drain.js';
 import {
   type NatsServer,
   natsServerBinary,
   startNatsServer,
   stopAllNatsServers,
-} from './support/nats-server.js';
+} from '../../../test/support/nats-server.js';
+import { drain } from './support/drain.js';
 import { HEARTBEAT_MS } from './support/peers.js';
 
 // Test-only certificates (fixtures/tls/make.sh): a CA, a server certificate for

@@ -11,8 +11,15 @@ import {
 } from '@andon/runtime';
 import { connect, type Subscription } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { NatsTransport } from '../src/transports/nats.js';
-import { decodeEnvelope, EnvelopeKind, encodeEnvelope } from '../src/transports/nats-envelope.js';
+import {
+  type NatsServer,
+  natsServerBinary,
+  startNatsServer,
+  stopAllNatsServers,
+} from '../../../test/support/nats-server.js';
+import { waitFor } from '../../../test/support/wait.js';
+import { decodeEnvelope, EnvelopeKind, encodeEnvelope } from '../src/nats/envelope.js';
+import { NatsTransport } from '../src/nats/transport.js';
 import type { ByteChannel } from '../src/transports/transport.js';
 import { FrameDecoder } from '../src/wire/decoder.js';
 import { FrameEncoder } from '../src/wire/encoder.js';
@@ -21,14 +28,7 @@ import { encodeRequest } from '../src/wire/payloads.js';
 import { captureLogger } from './support/capture-logger.js';
 import { drain } from './support/drain.js';
 import { NatsNetwork } from './support/nats-network.js';
-import {
-  type NatsServer,
-  natsServerBinary,
-  startNatsServer,
-  stopAllNatsServers,
-} from './support/nats-server.js';
 import { HEARTBEAT_MS } from './support/peers.js';
-import { until } from './support/until.js';
 
 const bin = natsServerBinary();
 const ns = 'conf';
@@ -107,10 +107,10 @@ describe.skipIf(!bin)('NATS transport', () => {
       hang.roundRobin({}),
     ]);
     const outcomes = calls.map((stream) => drain(stream));
-    await until(
+    await waitFor(
       () => doomed.events.some((e) => e.type === 'started' && e.endpoint === 'hang'),
-      5000,
       'the doomed worker runs a call',
+      5000,
     );
     const t0 = performance.now();
     await doomed.crash();
@@ -121,7 +121,7 @@ describe.skipIf(!bin)('NATS transport', () => {
     // Found by the next heartbeat's 503 (no responders), long before the lease lapses.
     expect(failedAfter).toBeLessThan(2 * HEARTBEAT_MS + 500);
     // The lease lapses within ~2 s (lease 1.5 s, swept every 250 ms).
-    await until(() => hang.instanceIds().length === 1, 4000, 'the lease expires');
+    await waitFor(() => hang.instanceIds().length === 1, 'the lease expires', 4000);
     expect(hang.instanceIds()).not.toContain(doomed.instanceId);
     expect(performance.now() - t0).toBeLessThan(3000);
     // Calls on the survivor were not touched; new calls all go there.
@@ -147,7 +147,7 @@ describe.skipIf(!bin)('NATS transport', () => {
         await new Promise(() => {});
       });
     const caller = await net.startPeer('caller', { endpoint: 'hang' });
-    await until(() => handlerCtx !== undefined, 5000, 'the handler runs');
+    await waitFor(() => handlerCtx !== undefined, 'the handler runs', 5000);
     const killed = new Promise<number>((resolve) =>
       handlerCtx!.onKill(() => resolve(performance.now())),
     );
@@ -214,7 +214,7 @@ describe.skipIf(!bin)('NATS transport', () => {
         encodeRequest({ endpoint: 'conf/raw/echo', id: 'r1', credit: 8 }, JSON.stringify('hi')),
       );
       send(encoder.take());
-      await until(() => frames.some((f) => f.type === FrameType.END), 3000, 'END');
+      await waitFor(() => frames.some((f) => f.type === FrameType.END), 'END', 3000);
       expect(frames.map((f) => f.type)).toEqual([FrameType.WELCOME, FrameType.DATA, FrameType.END]);
       expect(JSON.parse(frames[1]!.payload.toString())).toEqual({ echo: 'hi' });
       // The connection goes on on the responder's own subject (a peer that kept using the
@@ -226,12 +226,16 @@ describe.skipIf(!bin)('NATS transport', () => {
         encodeRequest({ endpoint: 'conf/raw/echo', id: 'r2', credit: 8 }, JSON.stringify('ho')),
       );
       send(encoder.take(), seq++, own);
-      await until(() => frames.filter((f) => f.type === FrameType.END).length === 2, 3000, 'END 2');
+      await waitFor(
+        () => frames.filter((f) => f.type === FrameType.END).length === 2,
+        'END 2',
+        3000,
+      );
       expect(JSON.parse(frames[3]!.payload.toString())).toEqual({ echo: 'ho' });
       // Skip a sequence number: the responder must drop the connection and say so.
       encoder.frame(FrameType.PING, 0, 0, Buffer.alloc(8));
       send(encoder.take(), seq + 1, own);
-      await until(() => closes.length > 0, 3000, 'CLOSE');
+      await waitFor(() => closes.length > 0, 'CLOSE', 3000);
       expect(closes[0]).toMatch(/lost/);
     } finally {
       await nc.close();
@@ -264,7 +268,7 @@ describe.skipIf(!bin)('NATS transport', () => {
       );
       // The channel's headroom, then any bytes: they open the connection.
       channel.write(new Uint8Array((channel.headroom ?? 0) + 4));
-      await until(() => served.length === 1, 3000, 'the responder accepts the connection');
+      await waitFor(() => served.length === 1, 'the responder accepts the connection', 3000);
       const subscriptions = [ownSubscription(channel), ownSubscription(served[0]!)];
       for (const subscription of subscriptions) expect(subscription?.isClosed()).toBe(false);
 
@@ -272,10 +276,10 @@ describe.skipIf(!bin)('NATS transport', () => {
       expect(() => channel.write(new Uint8Array(3))).toThrow(/no room for the 5-byte headroom/);
 
       channel.destroy(); // publishes CLOSE: the responder's side ends too
-      await until(
+      await waitFor(
         () => subscriptions.every((subscription) => subscription?.isClosed()),
-        3000,
         'both connection subscriptions released',
+        3000,
       );
     } finally {
       await Promise.all([responder.close(), caller.close()]);
@@ -410,7 +414,7 @@ describe.skipIf(!bin)('NATS transport: the server restarts', () => {
     const outcome = drain(stream, () => {
       received++;
     });
-    await until(() => received >= 3, 5000, 'items flow');
+    await waitFor(() => received >= 3, 'items flow', 5000);
     const t0 = performance.now();
     await server.kill();
     const { error } = await outcome;
@@ -535,7 +539,7 @@ describe.skipIf(!bin)('NATS transport: credentials', () => {
       expect(JSON.stringify(wrong)).not.toContain(password);
       // Lose and regain the server so the runtimes log and warn about it.
       await server.kill();
-      await until(() => lines.some((l) => /lost the connection/.test(l)), 3000, 'a log line');
+      await waitFor(() => lines.some((l) => /lost the connection/.test(l)), 'a log line', 3000);
       await server.restart();
       expect(await callUntilAnswered(b, 'secure', 2)).toEqual([{ echo: 2 }]);
       expect(lines.length).toBeGreaterThan(0);

@@ -59,7 +59,7 @@ export interface EngineChunk {
  * @example
  * // in-process
  * const backend: CompletionBackend = new SimulatedEngine({ slots: 4 });
- * // through the runtime (once it lands)
+ * // through the runtime: an endpoint's Client is a CompletionBackend
  * const backend: CompletionBackend = await rt.namespace('andon').component('engine')
  *   .endpoint('generate').client();
  */

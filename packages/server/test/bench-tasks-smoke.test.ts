@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { natsServerBinary } from '../../runtime/test/support/nats-server.js';
+import { natsServerBinary } from '../../../test/support/nats-server.js';
 import { runBench } from './support/run-bench.js';
 
 // Keeps bench/tasks/run.mjs working: a tiny run must print its JSON document with every

@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs';
 import { TaskManager } from '@andon/tasks';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { ApiKeys, defineBuiltinKinds } from '../src/index.js';
-import { chatBody, startApp, type TestApp, waitFor } from './helpers.js';
+import { chatBody, startApp, type TestApp } from './helpers.js';
 
 const CHROMIUM = process.env.ANDON_CHROMIUM ?? '/usr/bin/chromium';
 const WAIT = { timeout: 15_000 };

@@ -1,7 +1,7 @@
 import { Context } from '@andon/context';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { type EngineChunk, type EngineRequest, SimulatedEngine } from '../src/index.js';
-import { waitFor } from './helpers.js';
 
 // The engine's side of pause: a reader that stops reading parks its sequence after
 // `maxUnreadTokens` tokens, and reading again resumes it where it was.

@@ -1,8 +1,8 @@
 import { Context, isCancelledError } from '@andon/context';
 import { Overloaded } from '@andon/runtime';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { type EngineChunk, type EngineRequest, SimulatedEngine } from '../src/index.js';
-import { waitFor } from './helpers.js';
 
 const request = (extra: Partial<EngineRequest> = {}): EngineRequest => ({
   model: 'andon-sim',

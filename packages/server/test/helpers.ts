@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { sampleOf } from '../../../test/support/metrics.js';
 import {
   createEmbeddedServer,
   type EmbeddedServer,
@@ -50,20 +51,6 @@ export async function startApp(options: EmbeddedServerOptions = {}): Promise<Tes
   return Object.assign(app, { url, logs });
 }
 
-/** Polls `condition` every 5 ms until it holds; fails after `timeoutMs` with `what`. */
-export async function waitFor(
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 3_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /** Reads one sample from `/metrics` (0 when the series does not exist yet). */
 export async function metric(
   url: string,
@@ -72,21 +59,6 @@ export async function metric(
 ): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   return sampleOf(text, name, labels);
-}
-
-export function sampleOf(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const labelPart = line.startsWith(`${name}{`)
-      ? line.slice(name.length + 1, line.indexOf('}'))
-      : '';
-    const have = labelPart ? labelPart.split(',') : [];
-    if (wanted.every((pair) => have.includes(pair)) && have.length === wanted.length) {
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return 0;
 }
 
 export const chatBody = (extra: Record<string, unknown> = {}) => ({

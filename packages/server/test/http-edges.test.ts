@@ -2,8 +2,9 @@ import type { Context } from '@andon/context';
 import { BackendError, NoInstances } from '@andon/runtime';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { type CompletionBackend, type EngineChunk, OpenAIServer } from '../src/index.js';
-import { chatBody, LogCapture, metric, startApp, type TestApp, waitFor } from './helpers.js';
+import { chatBody, LogCapture, metric, startApp, type TestApp } from './helpers.js';
 import { RawRequest } from './raw-http.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { chatBody, startApp, waitFor } from './helpers.js';
+import { waitFor } from '../../../test/support/wait.js';
+import { chatBody, startApp } from './helpers.js';
 import { RawRequest } from './raw-http.js';
 
 const count = (kind: string) =>

@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import {
   ApiKeys,
   type CompletionBackend,
@@ -11,7 +12,7 @@ import {
   ServerMetrics,
   SimulatedEngine,
 } from '../src/index.js';
-import { LogCapture, metric, startApp, waitFor } from './helpers.js';
+import { LogCapture, metric, startApp } from './helpers.js';
 
 // POST /v1/requests/{id}/pause and /resume: the generation itself pauses (bounded buffers on
 // every hop), resumes where it was, and a paused request still stops at once.
@@ -130,7 +131,10 @@ describe('pause and resume a streaming completion', () => {
     await until(/data: \{/, 0);
     await control(app.url, 'chat-hb', 'pause');
     await waitFor(() => app.engine.stats().sequencesParked === 1, 'the sequence to park');
-    const mark = seen.length;
+    // Chunks decoded before the park may still be on their way; a keep-alive goes out only
+    // after heartbeatMs of silence, so everything after the first one was sent while paused.
+    await until(/: keep-alive\n\n/, seen.length);
+    const mark = seen.lastIndexOf(': keep-alive\n\n') + ': keep-alive\n\n'.length;
     await until(/: keep-alive\n\n[\s\S]*: keep-alive\n\n/, mark);
     expect(seen.slice(mark)).not.toMatch(/data: \{[^\n]*"content":"[^"]/);
     await reader.cancel();

@@ -8,6 +8,8 @@ import {
 import OpenAI, { NotFoundError } from 'openai';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sampleOf } from '../../../test/support/metrics.js';
+import { waitFor } from '../../../test/support/wait.js';
 import {
   type CompletionBackend,
   type EngineChunk,
@@ -16,7 +18,7 @@ import {
   OpenAIServer,
   SimulatedEngine,
 } from '../src/index.js';
-import { chatBody, LogCapture, metric, sampleOf, startApp, waitFor } from './helpers.js';
+import { chatBody, LogCapture, metric, startApp } from './helpers.js';
 
 // What a load balancer, a Prometheus scrape and the openai SDK meet: /health means ready,
 // engine series only where an engine runs, models.retrieve, and a stream that fails after

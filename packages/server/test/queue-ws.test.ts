@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startApp, waitFor } from './helpers.js';
+import { waitFor } from '../../../test/support/wait.js';
+import { startApp } from './helpers.js';
 import { apiKeys, KEYS, type QueueApp, startQueueApp } from './support/queue-app.js';
 import { QueueClient, type Received } from './support/queue-client.js';
 

@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { Context } from '@andon/context';
 import { TaskManager, type TaskManagerOptions } from '@andon/tasks';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { defineBuiltinKinds } from '../src/index.js';
-import { metric, startApp, type TestApp, waitFor } from './helpers.js';
+import { metric, startApp, type TestApp } from './helpers.js';
 import { TaskWatcher } from './support/task-watcher.js';
 
 interface TasksApp extends TestApp {

@@ -1,10 +1,10 @@
 import type { Context } from '@andon/context';
 import { jetstream } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deferred } from '../../../test/support/wait.js';
 import { TaskManager } from '../src/index.js';
 import { JetStreamStore } from '../src/jetstream/jetstream-store.js';
 import { type JetStreamServer, natsServerBin, startJetStreamServer } from './support/jetstream.js';
-import { deferred } from './support/waits.js';
 
 // The configuration docs/TASKS-ON-NATS.md recommends: andon in an account of its own, and
 // in it a user that may only receive replies (as a monitoring tool might have).

@@ -1,5 +1,6 @@
 import { type Context, sleep, TestClock } from '@andon/context';
 import { afterEach, describe, expect, it } from 'vitest';
+import { deferred, waitFor } from '../../../test/support/wait.js';
 import {
   MemoryStore,
   QueueFullError,
@@ -13,7 +14,6 @@ import {
   UnknownKindError,
   WatcherLaggedError,
 } from '../src/index.js';
-import { deferred, untilEvent } from './support/waits.js';
 
 const managers: TaskManager[] = [];
 
@@ -129,7 +129,7 @@ describe('TaskManager: running tasks', () => {
     const gate = gatedKind(tasks, { concurrency: 2 });
     const created = [];
     for (let i = 0; i < 5; i++) created.push(await tasks.create('test', 'Gate', i));
-    await untilEvent(() => gate.started.length === 2);
+    await waitFor(() => gate.started.length === 2, 'the gate to start two tasks');
     expect(gate.started).toEqual([created[0]!.id, created[1]!.id]);
     expect(tasks.stats()).toEqual([
       { app: 'test', model: 'Gate', queued: 3, running: 2, concurrency: 2 },
@@ -163,7 +163,7 @@ describe('TaskManager: the queue as a whole', () => {
     const a = await tasks.create('test', 'Gate', null, { id: 'a' });
     const b = await tasks.create('test', 'Gate', null, { id: 'b' });
     const c = await tasks.create('test', 'Gate', null, { id: 'c' });
-    await untilEvent(() => gate.started.length === 1);
+    await waitFor(() => gate.started.length === 1, 'the gate to start a task');
     expect([a, b, c].map((t) => tasks.position(t.id))).toEqual([0, 1, 2]);
     expect(tasks.queue().queued.map((t) => t.id)).toEqual(['b', 'c']);
     expect(tasks.queue().running.map((t) => t.id)).toEqual(['a']);
@@ -211,7 +211,7 @@ describe('TaskManager: bad input', () => {
     const tasks = await open({ maxQueued: 1 });
     const gate = gatedKind(tasks, { concurrency: 1 });
     await tasks.create('test', 'Gate', 1); // runs
-    await untilEvent(() => gate.started.length === 1);
+    await waitFor(() => gate.started.length === 1, 'the gate to start a task');
     await tasks.create('test', 'Gate', 2); // waits
     const full = await tasks.create('test', 'Gate', 3).catch((error: unknown) => error);
     expect(full).toBeInstanceOf(QueueFullError);
@@ -232,7 +232,7 @@ describe('TaskManager: cancel', () => {
     const tasks = await open();
     const gate = gatedKind(tasks);
     const task = await tasks.create('test', 'Gate', null);
-    await untilEvent(() => gate.started.length === 1);
+    await waitFor(() => gate.started.length === 1, 'the gate to start a task');
     const watchers = [1, 2, 3].map(() => collect(tasks.events('test', 'Gate', task.id)));
     expect(await tasks.cancelTask('test', 'Gate', task.id, { reason: 'user pressed stop' })).toBe(
       true,
@@ -261,7 +261,7 @@ describe('TaskManager: cancel', () => {
     const gate = gatedKind(tasks);
     tasks.define('demo', 'Quick', async () => 'done');
     const task = await tasks.create('test', 'Gate', null);
-    await untilEvent(() => gate.started.length === 1);
+    await waitFor(() => gate.started.length === 1, 'the gate to start a task');
     expect(await tasks.cancelTask('test', 'Gate', task.id)).toBe(true);
     expect(await tasks.cancelTask('test', 'Gate', task.id)).toBe(false);
     expect(await tasks.cancelTask('test', 'Gate', 'unknown-id')).toBe(false);
@@ -342,7 +342,10 @@ describe('TaskManager: cancel', () => {
       { finalize: () => void order.push('finalize') },
     );
     const task = await tasks.create('test', 'Slow', null);
-    await untilEvent(async () => (await tasks.get('test', 'Slow', task.id))!.lastSeq === 1);
+    await waitFor(
+      async () => (await tasks.get('test', 'Slow', task.id))!.lastSeq === 1,
+      'the first event to be stored',
+    );
     expect(await tasks.cancelTask('test', 'Slow', task.id, { wait: true })).toBe(true);
     order.push('cancelTask resolved');
     expect(order).toEqual(['handler finally', 'ctx.defer', 'finalize', 'cancelTask resolved']);
@@ -412,7 +415,7 @@ describe('TaskManager: timeouts', () => {
       status: 'timed_out',
       reason: { kind: 'deadline' },
     });
-    await untilEvent(() => seen !== undefined);
+    await waitFor(() => seen !== undefined, 'the handler to see its reason');
     expect(seen).toBe('deadline');
   });
 });
@@ -428,7 +431,10 @@ describe('TaskManager: watchers', () => {
       return 'end';
     });
     const task = await tasks.create('test', 'Steps', null);
-    await untilEvent(async () => (await tasks.get('test', 'Steps', task.id))!.lastSeq === 3);
+    await waitFor(
+      async () => (await tasks.get('test', 'Steps', task.id))!.lastSeq === 3,
+      'three events to be stored',
+    );
     const late = collect(tasks.events('test', 'Steps', task.id));
     const resumed = collect(tasks.events('test', 'Steps', task.id, { after: 2 }));
     step.resolve();
@@ -500,7 +506,7 @@ describe('TaskManager: shutdown and restart', () => {
     const gate = gatedKind(tasks, { concurrency: 1 });
     const running = await tasks.create('test', 'Gate', null);
     const queued = await tasks.create('test', 'Gate', null);
-    await untilEvent(() => gate.started.length === 1);
+    await waitFor(() => gate.started.length === 1, 'the gate to start a task');
     const watchers = [running, queued].map((t) => collect(tasks.events('test', 'Gate', t.id)));
     await tasks.shutdown({ graceMs: 2_000 });
     await expect(tasks.create('test', 'Gate', null)).rejects.toBeInstanceOf(ShuttingDownError);

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { declarationsMentioningInternal } from '../../../test/support/package-surface.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -59,5 +60,9 @@ describe('the package', () => {
       console.log(JSON.stringify(loaded.some((path) => path.includes('better-sqlite3'))));
     `);
     expect(JSON.parse(out)).toBe(false);
+  });
+
+  it('ships no @internal member in its declarations', () => {
+    expect(declarationsMentioningInternal('tasks')).toEqual([]);
   });
 });

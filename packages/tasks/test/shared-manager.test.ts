@@ -1,10 +1,10 @@
 import type { Context } from '@andon/context';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { deferred, waitFor } from '../../../test/support/wait.js';
 import { type TaskEvent, TaskManager, type TaskRecord } from '../src/index.js';
 import { JetStreamStore } from '../src/jetstream/jetstream-store.js';
 import { type JetStreamServer, natsServerBin, startJetStreamServer } from './support/jetstream.js';
-import { deferred, untilEvent } from './support/waits.js';
 
 // Several TaskManagers in one test process, each with its own NATS connection and store,
 // stand for processes on several machines sharing one JetStream.
@@ -77,7 +77,7 @@ describe.skipIf(natsServerBin === undefined)('TaskManager on a shared JetStream 
     const task = await frontA.create('test', 'Block', {});
     const onA = collect(frontA.events('test', 'Block', task.id));
     const onB = collect(frontB.events('test', 'Block', task.id));
-    await untilEvent(() => started.length === 1, 5_000, 'the worker to start the task');
+    await waitFor(() => started.length === 1, 'the worker to start the task', 5_000);
     expect(started).toEqual([task.id]);
     release.resolve();
     const [a, b] = await Promise.all([onA, onB]);
@@ -96,12 +96,12 @@ describe.skipIf(natsServerBin === undefined)('TaskManager on a shared JetStream 
 
     const task = await frontA.create('test', 'Block', {});
     const onA = collect(frontA.events('test', 'Block', task.id));
-    await untilEvent(() => started.length === 1, 5_000, 'the worker to start the task');
+    await waitFor(() => started.length === 1, 'the worker to start the task', 5_000);
     const cancelled = await frontB.cancelTask('test', 'Block', task.id, {
       reason: { kind: 'stop', message: 'user pressed stop', origin: 'browser' },
     });
     expect(cancelled).toBe(true);
-    await untilEvent(() => stopReasons.length === 1, 5_000, 'the handler to see its stop');
+    await waitFor(() => stopReasons.length === 1, 'the handler to see its stop', 5_000);
     expect(stopReasons[0]).toMatchObject({
       kind: 'stop',
       message: 'user pressed stop',
@@ -125,19 +125,19 @@ describe.skipIf(natsServerBin === undefined)('TaskManager on a shared JetStream 
     const { started, release } = blocking(worker, 1);
 
     const first = await front.create('test', 'Block', {});
-    await untilEvent(() => started.length === 1, 5_000, 'the first task to start');
+    await waitFor(() => started.length === 1, 'the first task to start', 5_000);
     const second = await front.create('test', 'Block', {});
     const third = await front.create('test', 'Block', {});
-    await untilEvent(
+    await waitFor(
       () => other.position(third.id) === 2,
-      5_000,
       'the other front end to see the queue',
+      5_000,
     );
     expect(other.position(second.id)).toBe(1);
     expect(front.position(third.id)).toBe(2);
 
     expect(await other.cancelTask('test', 'Block', second.id)).toBe(true);
-    await untilEvent(() => front.position(third.id) === 1, 5_000, 'the queue to move up');
+    await waitFor(() => front.position(third.id) === 1, 'the queue to move up', 5_000);
     release.resolve();
     await collect(front.events('test', 'Block', third.id));
     expect(started).toEqual([first.id, third.id]);
@@ -185,7 +185,7 @@ describe.skipIf(natsServerBin === undefined)('TaskManager on a shared JetStream 
     const { started } = blocking(worker, 1);
 
     const task = await front.create('test', 'Block', {});
-    await untilEvent(() => started.length === 1, 5_000, 'the worker to start');
+    await waitFor(() => started.length === 1, 'the worker to start', 5_000);
     const watching = collect(front.events('test', 'Block', task.id));
     const silentAt = performance.now();
     // The worker's machine drops off the network: no goodbye, its liveness lapses.

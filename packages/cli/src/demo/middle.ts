@@ -1,5 +1,6 @@
 import { type Context, race } from '@andon/context';
 import { type Client, Runtime } from '@andon/runtime';
+import { FOREVER_MS } from '../lib/forever.js';
 import { TierLife } from '../lib/lifecycle.js';
 import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
 import { READY, say, status } from '../lib/output.js';
@@ -9,9 +10,6 @@ export interface MiddleOptions extends ConnectOptions {
   graceMs: number;
   exitWithParent?: boolean;
 }
-
-// The longest timer Node honours: the middle waits for its backend as long as it runs.
-const FOREVER_MS = 2_147_483_647;
 
 /**
  * The middle's handler: forwards each request to the backend under its own incoming

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Context, stopOnSignals } from '@andon/context/node';
+import { cliEntry } from '../lib/cli-entry.js';
 import { exitCode } from '../lib/lifecycle.js';
 import { ERROR, READY, statusPrefix } from '../lib/output.js';
+import { describeEnding, type Ending, TierProcess } from '../lib/tier-process.js';
 import { TOKEN_ENV, tokenOf } from '../lib/token.js';
-import { describeEnding, type Ending, TierProcess } from './tier-process.js';
 
 /** Options of `andon demo` (no subcommand). */
 export interface DemoOptions {
@@ -28,11 +28,6 @@ export interface DemoOptions {
 
 const CANCELLED = /^Server: Cancelled at iteration \d+$/;
 type Tier = 'server' | 'middle' | 'client';
-
-/** This CLI's entry point, which the tiers are started from. */
-export function cliEntry(): string {
-  return fileURLToPath(new URL('../bin.js', import.meta.url));
-}
 
 /**
  * `andon demo`: starts the server, the middle and a client (through the middle) as child

@@ -5,7 +5,7 @@ import { type ConnectOptions, runtimeOptions } from '../lib/options.js';
 import { commandPrefix, note, say } from '../lib/output.js';
 import { type AuthFlags, loadApiKeys } from './auth-options.js';
 import { ENGINE, ROUTER } from './endpoints.js';
-import { type HttpFlags, openFrontEnd, tryItLine } from './front-end.js';
+import { type HttpFlags, openFrontEnd, tryItLine } from './openai-http.js';
 import type { WaitFlags } from './wait.js';
 
 /** Options of `andon frontend`. */

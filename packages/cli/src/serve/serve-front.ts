@@ -2,7 +2,7 @@ import type { ApiKeys, CompletionBackend, OpenAIServer, ServerMetrics } from '@a
 import type { TaskManager } from '@andon/tasks';
 import { commandPrefix, note, say } from '../lib/output.js';
 import { publishServerUrl } from '../task/server-url.js';
-import { type HttpFlags, httpServer, tryItLine } from './front-end.js';
+import { type HttpFlags, httpServer, tryItLine } from './openai-http.js';
 import { openTasks, type TaskFlags } from './task-options.js';
 
 const PREFIX = commandPrefix('serve');

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { FOREVER_MS } from '../lib/forever.js';
 import { parseInteger, parseMs } from '../lib/options.js';
 
 /** How a tier waits for the instances it calls. */
@@ -8,9 +9,6 @@ export interface WaitFlags {
   /** Give up after this long; wait until interrupted when absent. */
   wait?: number;
 }
-
-// The longest timer Node honours: "until interrupted", in practice.
-const FOREVER_MS = 2_147_483_647;
 
 /** Adds `--min-workers` and `--wait`; `what` names the instances waited for. */
 export function addWaitOptions(command: Command, what: string): Command {

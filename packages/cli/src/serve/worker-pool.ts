@@ -1,5 +1,5 @@
-import { cliEntry } from '../demo/orchestrate.js';
-import { describeEnding, type Ending, TierProcess } from '../demo/tier-process.js';
+import { cliEntry } from '../lib/cli-entry.js';
+import { describeEnding, type Ending, TierProcess } from '../lib/tier-process.js';
 import { READY_LINE } from './endpoints.js';
 
 /** What {@link WorkerPool} starts. */

@@ -1,6 +1,6 @@
 // Byte-level helpers in plain typed-array code. Buffer's own (`readUInt32BE`, `subarray`,
 // `writeUInt32BE`) go through layers of argument checks or Buffer's constructor, which on
-// the stop path (run once per request, cold) cost more than the frame itself.
+// the stop path cost more than the frame itself (docs/ARCHITECTURE.md, "The stop path runs cold").
 
 /** Reads a big-endian u32 at `at` (the caller has checked that the bytes are there). */
 export function readU32(bytes: Uint8Array, at: number): number {

@@ -52,8 +52,7 @@ export class FrameDecoder {
       if (offset < 0) return;
     }
     const end = chunk.length;
-    // readU32 and view are written out in this loop: the frames of a stop arrive cold
-    // (unoptimized code), where each function call costs as much as the work it does.
+    // readU32 and view are written out in this loop (docs/ARCHITECTURE.md, "The stop path runs cold").
     while (end - offset >= 4) {
       const length =
         ((chunk[offset]! << 24) |

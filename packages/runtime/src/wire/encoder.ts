@@ -78,7 +78,7 @@ export class FrameEncoder {
   }
 
   // The header's u32 fields are written byte by byte here rather than with writeU32, like
-  // take()'s view: a stop is encoded cold (unoptimized code), where every call costs.
+  // take()'s view (docs/ARCHITECTURE.md, "The stop path runs cold").
   #close(at: number, type: number, flags: number, stream: number, size: number): void {
     const chunk = this.#chunk;
     const length = LENGTH_OVERHEAD + size;

@@ -21,6 +21,13 @@ const DEFAULTS: Required<EngineLimits> = {
   maxStopStrings: 4,
 };
 
+// The engine's own check is of shape only: its callers (front end, worker handler) bound it.
+const UNBOUNDED: Required<EngineLimits> = {
+  maxTokens: Number.MAX_SAFE_INTEGER,
+  maxPromptChars: Number.MAX_SAFE_INTEGER,
+  maxStopStrings: Number.MAX_SAFE_INTEGER,
+};
+
 /** Fills in the defaults of `limits`, checking the ones given. */
 export function engineLimits(limits: EngineLimits = {}): Required<EngineLimits> {
   const resolved = { ...DEFAULTS, ...limits };
@@ -33,14 +40,15 @@ export function engineLimits(limits: EngineLimits = {}): Required<EngineLimits> 
 }
 
 /**
- * Checks an {@link EngineRequest} that may have come off the wire. The front end validates
- * user input first; this guards the worker against a broken or foreign caller.
+ * Checks an {@link EngineRequest} that may have come off the wire, against `limits` (none
+ * unless given: `engineHandler` gives the worker's). The front end validates user
+ * input first; this guards the worker against a broken or foreign caller.
  *
  * @throws TypeError naming the field that is wrong.
  */
 export function assertEngineRequest(
   request: unknown,
-  limits: Required<EngineLimits> = DEFAULTS,
+  limits: Required<EngineLimits> = UNBOUNDED,
 ): asserts request is EngineRequest {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     throw new TypeError('engine request must be an object');

@@ -63,7 +63,7 @@ export interface OpenAIServerOptions {
   shutdownGraceMs?: number;
   /** Default: a new {@link ServerMetrics} with its own registry. */
   metrics?: ServerMetrics;
-  /** A pino logger; every request logs one JSON line with its `reqId`. Default: stdout, level `info`. */
+  /** A pino logger; every request logs one JSON line with its `reqId`. Default: stderr, level `info`. */
   logger?: Logger;
   /**
    * Serve these tasks under `/v1/tasks` and `/stream` (create, get, list, cancel, events as

@@ -6,7 +6,7 @@ import {
   type NatsServer,
   natsServerBinary,
   startNatsServer,
-} from '../../../runtime/test/support/nats-server.js';
+} from '../../../../test/support/nats-server.js';
 
 /** The nats-server binary, or undefined (the JetStream tests then skip, unless ANDON_REQUIRE_NATS=1). */
 export const natsServerBin = natsServerBinary();

@@ -1,3 +1,5 @@
+// The OpenAI-compatible HTTP server on a runtime backend, shared by `andon serve` and
+// `andon frontend` (the command itself is frontend.ts).
 import { type Context, race } from '@andon/context';
 import type { Runtime } from '@andon/runtime';
 import {

@@ -1,3 +1,5 @@
+// A child process of this CLI running one tier, with its output as lines: the demo's tiers
+// and serve's workers are started with it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 

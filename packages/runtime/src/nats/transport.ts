@@ -1,50 +1,28 @@
 /**
  * The NATS transport: andon's v1 byte stream carried in core NATS messages, so runtimes on
  * many hosts need nothing but a nats-server (2.9+). docs/PROTOCOL.md ("NATS") is the
- * specification; this is `@andon/runtime/nats`.
+ * specification. One connection's messages are channel.ts; the wire format is envelope.ts.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  connect,
-  type Msg,
-  type NatsConnection,
-  type Status,
-  type Subscription,
-} from '@nats-io/transport-node';
-import { type NatsTlsFiles, redactSecrets, resolveNatsOptions } from '../discovery/nats-options.js';
-import { permissionAdvice, permissionRefusal } from '../discovery/nats-permissions.js';
-import { checkSubjectPrefix } from '../discovery/nats-subjects.js';
+import type { Msg, NatsConnection, Status, Subscription } from '@nats-io/transport-node';
 import { Disconnected, ProtocolError } from '../errors.js';
 import type { Logger } from '../session/logger.js';
+import type { ByteChannel, Transport } from '../transports/transport.js';
 import { readU32 } from '../wire/bytes.js';
+import { NatsChannel } from './channel.js';
 import {
   callerSubject,
   DEFAULT_TRANSPORT_PREFIX,
-  ENVELOPE_BYTES,
   EnvelopeKind,
   encodeEnvelope,
   envelopeProblem,
-  frameLimitFor,
   isPlainSubject,
   isToken,
   responderSubject,
   servedConnectionSubject,
-  writeEnvelope,
-} from './nats-envelope.js';
-import type { ByteChannel, Transport } from './transport.js';
-
-export {
-  NatsDiscovery,
-  type NatsDiscoveryOptions,
-} from '../discovery/nats.js';
-export {
-  type NatsConnectOptions,
-  type NatsTlsFiles,
-  type ResolvedNatsOptions,
-  redactSecrets,
-  resolveNatsOptions,
-} from '../discovery/nats-options.js';
-export { checkNatsPermissions } from '../discovery/nats-permissions.js';
+} from './envelope.js';
+import { permissionAdvice, permissionRefusal } from './permissions.js';
+import { checkSubjectPrefix } from './subject-prefix.js';
 
 /** Options of {@link NatsTransport}. */
 export interface NatsTransportOptions {
@@ -56,12 +34,6 @@ export interface NatsTransportOptions {
   logger?: Logger;
   /** How to name the server in messages (credentials already removed). */
   serverLabel?: string;
-}
-
-/** A channel that can say how large a frame its carrier takes. */
-export interface FrameLimitedChannel extends ByteChannel {
-  /** The largest frame `length` that fits in one message of the carrier. */
-  readonly maxFrame: number;
 }
 
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -236,7 +208,7 @@ export class NatsTransport implements Transport {
       this.connection.publish(subject, data, reply === undefined ? undefined : { reply });
       return undefined;
     } catch (error) {
-      // Asked only now, not before each publish: every stop is published cold.
+      // Asked only now, not before each publish (docs/ARCHITECTURE.md, "The stop path runs cold").
       if (this.connection.isClosed())
         return new Disconnected(`the connection to ${this.#server} is closed`);
       return this.#disconnected(`cannot publish on ${subject}`, error);
@@ -422,250 +394,6 @@ export class NatsTransport implements Transport {
     const why = error instanceof Error ? error.message : String(error);
     return new Disconnected(`${what} over ${this.#server}: ${why}`, { cause: error });
   }
-}
-
-/**
- * One virtual connection: publishes on `out` with `reply` = its own subject, receives what
- * the transport routes to it, checks sequence numbers, and closes with a CLOSE message.
- */
-class NatsChannel implements FrameLimitedChannel {
-  readonly maxFrame: number;
-  /** Writes come with room for the envelope, which is filled in place. */
-  readonly headroom = ENVELOPE_BYTES;
-  readonly #maxBody: number;
-  #sendSeq = 0;
-  #recvSeq = 0;
-  #onData: ((chunk: Uint8Array, from?: number) => void) | undefined;
-  #onClose: ((error?: Error) => void) | undefined;
-  #early: Uint8Array[] | undefined;
-  #closed = false;
-  #closeError: Error | undefined;
-
-  /** @internal The subscription of this connection's own subject. */
-  subscription: Subscription | undefined;
-  /** @internal True until a caller has learned the responder's connection subject. */
-  awaitingPeerSubject = false;
-
-  constructor(
-    private readonly transport: NatsTransport,
-    private out: string,
-    private readonly reply: string,
-    readonly peer: string,
-    maxPayload: number,
-    private readonly onGone: () => void,
-  ) {
-    this.#maxBody = maxPayload - ENVELOPE_BYTES;
-    this.maxFrame = frameLimitFor(maxPayload);
-  }
-
-  /** @internal The subject this connection publishes on now. */
-  get publishesTo(): string {
-    return this.out;
-  }
-
-  /** @internal From now on, publish where the responder asked (a reply subject it owns). */
-  adoptPeerSubject(subject: string | undefined): void {
-    this.awaitingPeerSubject = false;
-    if (isPlainSubject(subject)) this.out = subject;
-  }
-
-  start(
-    onData: (chunk: Uint8Array, from?: number) => void,
-    onClose: (error?: Error) => void,
-  ): void {
-    this.#onData = onData;
-    this.#onClose = onClose;
-    const early = this.#early;
-    this.#early = undefined;
-    for (const chunk of early ?? []) {
-      if (this.#closed) break;
-      onData(chunk);
-    }
-    if (this.#closed) queueMicrotask(() => onClose(this.#closeError));
-  }
-
-  /** `bytes` starts with {@link headroom} spare bytes: the envelope goes there. */
-  write(bytes: Uint8Array): void {
-    if (this.#closed) return;
-    if (bytes.length < ENVELOPE_BYTES) {
-      throw new RangeError(
-        `a write of ${bytes.length} bytes has no room for the ${ENVELOPE_BYTES}-byte headroom`,
-      );
-    }
-    if (bytes.length - ENVELOPE_BYTES <= this.#maxBody) {
-      // The usual case: one message, sent without a copy.
-      writeEnvelope(bytes, EnvelopeKind.DATA, this.#sendSeq);
-      this.#send(bytes);
-      return;
-    }
-    for (let offset = ENVELOPE_BYTES; offset < bytes.length; offset += this.#maxBody) {
-      const length = Math.min(this.#maxBody, bytes.length - offset);
-      if (!this.#send(encodeEnvelope(EnvelopeKind.DATA, this.#sendSeq, bytes, offset, length)))
-        return;
-    }
-  }
-
-  #send(message: Uint8Array): boolean {
-    this.#sendSeq = (this.#sendSeq + 1) >>> 0;
-    const failed = this.transport.publish(this.out, message, this.reply);
-    if (failed) this.lost(failed);
-    return failed === undefined;
-  }
-
-  /** Bytes already written were published in order; CLOSE follows them. */
-  end(): void {
-    this.#finish(undefined, true);
-  }
-
-  destroy(): void {
-    this.#finish(undefined, true);
-  }
-
-  /** @internal A message for this connection, its envelope checked. */
-  receive(message: Uint8Array): void {
-    if (this.#closed) return;
-    if (message[0] === EnvelopeKind.CLOSE) {
-      // Not sequence-checked: a refusal from a side that forgot the connection starts at 0.
-      const why = new TextDecoder().decode(message.subarray(ENVELOPE_BYTES));
-      this.#finish(new Error(why === '' ? 'the peer closed the connection' : why), false);
-      return;
-    }
-    // readU32(message, 1), written out: a stop arrives cold (unoptimized), where each
-    // function call costs as much as the work it does.
-    const seq =
-      ((message[1]! << 24) | (message[2]! << 16) | (message[3]! << 8) | message[4]!) >>> 0;
-    if (seq !== this.#recvSeq) {
-      this.lost(
-        new Disconnected(
-          `messages from ${this.peer} were lost (expected #${this.#recvSeq}, got #${seq})`,
-        ),
-        true,
-      );
-      return;
-    }
-    this.#recvSeq = (this.#recvSeq + 1) >>> 0;
-    if (message.length === ENVELOPE_BYTES) return;
-    // The stream's bytes are passed in place, from the end of the envelope.
-    if (this.#onData) this.#onData(message, ENVELOPE_BYTES);
-    else (this.#early ??= []).push(message.slice(ENVELOPE_BYTES));
-  }
-
-  /** @internal The peer is gone or the link broke; `tell` sends CLOSE if it may be alive. */
-  lost(error: Error, tell = false): void {
-    this.#finish(error, tell);
-  }
-
-  #finish(error: Error | undefined, tell: boolean): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#closeError = error;
-    if (tell && this.transport.connected) {
-      // No reply subject: a CLOSE is never answered, so a dead peer costs no 503 either.
-      // The body says why when this side found a fault (empty: an ordinary close).
-      const why = Buffer.from(error?.message ?? '', 'utf8');
-      this.transport.publish(
-        this.out,
-        encodeEnvelope(EnvelopeKind.CLOSE, this.#sendSeq, why),
-        undefined,
-      );
-    }
-    this.#early = undefined;
-    this.onGone();
-    const onClose = this.#onClose;
-    if (onClose) queueMicrotask(() => onClose(error));
-  }
-}
-
-/** What {@link connectNats} returns: an open connection and how to talk about it. */
-export interface RuntimeNats {
-  readonly connection: NatsConnection;
-  /** The servers without credentials. */
-  readonly display: string;
-  readonly secrets: readonly string[];
-  /** Flushes and closes (bounded by 1 s). */
-  close(): Promise<void>;
-}
-
-/** Options of {@link connectNats}. */
-export interface ConnectNatsOptions {
-  servers?: string | readonly string[];
-  user?: string;
-  password?: string;
-  token?: string;
-  /** TLS files (default `NATS_CA`, `NATS_CERT`, `NATS_KEY`); see {@link NatsTlsFiles}. */
-  tls?: NatsTlsFiles;
-  name?: string;
-  /** How long the first connection may take. Default 5000 ms. */
-  connectTimeoutMs?: number;
-  /** The client pings the server this often (a frozen server is found in 3×). Default 1500 ms. */
-  pingIntervalMs?: number;
-}
-
-/**
- * Opens the NATS connection a runtime uses for its transport and discovery: reconnects
- * forever (every 250 ± 100 ms), notices a dead server within seconds. Credentials come from
- * the options or NATS_USER / NATS_PASSWORD / NATS_TOKEN and never appear in errors.
- */
-export async function connectNats(options: ConnectNatsOptions = {}): Promise<RuntimeNats> {
-  const resolved = resolveNatsOptions({
-    ...(options.servers === undefined ? {} : { servers: options.servers }),
-    ...(options.user === undefined ? {} : { user: options.user }),
-    ...(options.password === undefined ? {} : { password: options.password }),
-    ...(options.token === undefined ? {} : { token: options.token }),
-    ...(options.tls === undefined ? {} : { tls: options.tls }),
-    ...(options.name === undefined ? {} : { name: options.name }),
-  });
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      ...resolved.connect,
-      timeout: options.connectTimeoutMs ?? 5000,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      reconnectJitter: 100,
-      pingInterval: options.pingIntervalMs ?? 1500,
-      maxPingOut: 3,
-    });
-  } catch (error) {
-    let why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    // The NATS client does not report a refused client certificate: the handshake looks
-    // done, the server hangs up, and the client waits out its timeout.
-    if (resolved.connect.tls && error instanceof Error && error.name === 'TimeoutError') {
-      why += resolved.connect.tls.certFile
-        ? '; over TLS, check that the server trusts the client certificate'
-        : '; over TLS, the server may require a client certificate (natsTls.certFile and keyFile, or NATS_CERT and NATS_KEY)';
-    }
-    throw new Disconnected(
-      redactSecrets(`cannot connect to NATS at ${resolved.display} (${why})`, resolved.secrets),
-      { tier: 'nats' },
-    );
-  }
-  let closing: Promise<void> | undefined;
-  return {
-    connection: nc,
-    display: resolved.display,
-    secrets: resolved.secrets,
-    close: () => {
-      closing ??= (async () => {
-        if (nc.isClosed()) return;
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((r) => {
-          timer = setTimeout(() => r('late'), 1000);
-        });
-        // drain() flushes what is queued (CLOSE messages); it can stall while the server is away.
-        const drained = await Promise.race([
-          nc.drain().then(
-            () => 'ok' as const,
-            () => 'ok' as const,
-          ),
-          late,
-        ]);
-        clearTimeout(timer);
-        if (drained === 'late' && !nc.isClosed()) await nc.close().catch(() => {});
-      })();
-      return closing;
-    },
-  };
 }
 
 /** A server status saying that a message found no subscriber (503, "no responders"). */

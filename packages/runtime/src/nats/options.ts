@@ -3,11 +3,15 @@
  * shared by NATS discovery and the NATS transport.
  */
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
-import { type NatsTlsFiles, resolveNatsTls } from './nats-tls.js';
+import { type NatsTlsFiles, resolveNatsTls } from './tls.js';
 
-export type { NatsTlsFiles } from './nats-tls.js';
+export type { NatsTlsFiles } from './tls.js';
 
-/** How to reach a NATS server. Explicit options win over environment variables. */
+/**
+ * How to reach a NATS server: the one options type of every NATS connection andon opens
+ * ({@link connectNats}, `NatsDiscovery.connect`). Explicit options win over environment
+ * variables.
+ */
 export interface NatsConnectOptions {
   /**
    * Server URL(s), e.g. `nats://127.0.0.1:4222`. Credentials may be embedded
@@ -25,6 +29,13 @@ export interface NatsConnectOptions {
   tls?: NatsTlsFiles;
   /** Connection name shown by the server's monitoring. */
   name?: string;
+  /** How long the first connection may take. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /**
+   * The client pings the server this often (a frozen server is found in 3×). Default 1500 ms
+   * (NATS discovery: its lease, at least 1000 ms).
+   */
+  pingIntervalMs?: number;
   /** Environment to read (default `process.env`). */
   env?: Readonly<Record<string, string | undefined>>;
 }

@@ -1,15 +1,10 @@
 /**
- * The NATS discovery wire format: subjects and JSON messages (see docs/nats-discovery.md).
- * Kept apart from the client logic so another implementation can be checked against it.
+ * The announcement codec of NATS discovery: the JSON messages on its announce subjects and in
+ * query replies (see docs/nats-discovery.md).
  */
-import { checkInstance, describe, parseJsonObject, sameInstance } from './check.js';
-import type { EndpointKey, Instance } from './discovery.js';
-
-/** Version token in every discovery subject and message; readers ignore other versions. */
-export const NATS_DISCOVERY_VERSION = 1;
-
-/** Default first tokens of every discovery subject. */
-export const DEFAULT_DISCOVERY_PREFIX = 'andon.discovery';
+import { checkInstance, describe, parseJsonObject, sameInstance } from '../discovery/check.js';
+import type { EndpointKey, Instance } from '../discovery/discovery.js';
+import { NATS_DISCOVERY_VERSION } from './discovery-subjects.js';
 
 /** One registration: the instance and the id of this particular lease on it. */
 export interface LeaseEntry {
@@ -25,48 +20,6 @@ export type Announcement =
       readonly kind: 'left';
       readonly leases: readonly { readonly lease: string; readonly instanceId: string }[];
     };
-
-const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
-
-/**
- * Throws a TypeError naming `what` unless `value` is a valid subject prefix: dot-separated
- * tokens of letters, digits, '_' or '-', at most 128 characters.
- */
-export function checkSubjectPrefix(value: unknown, what = 'options.subjectPrefix'): string {
-  if (typeof value !== 'string' || !PREFIX.test(value) || value.length > 128) {
-    throw new TypeError(
-      `${what} must be dot-separated tokens of letters, digits, '_' or '-' (at most 128 characters); got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-/**
- * Names may contain '.', which NATS reads as a token separator; '~' cannot occur in a name,
- * so mapping '.' to '~' keeps one name in one token and stays unambiguous.
- */
-export function subjectToken(name: string): string {
-  return name.replaceAll('.', '~');
-}
-
-function keyTokens(key: EndpointKey): string {
-  return `${subjectToken(key.namespace)}.${subjectToken(key.component)}.${subjectToken(key.endpoint)}`;
-}
-
-/** Heartbeats (`up`) and departures (`left`) of the endpoint's instances. */
-export function announceSubject(prefix: string, key: EndpointKey): string {
-  return `${prefix}.v${NATS_DISCOVERY_VERSION}.ann.${keyTokens(key)}`;
-}
-
-/** A new watcher asks here; every process holding leases on the endpoint replies `up`. */
-export function querySubject(prefix: string, key: EndpointKey): string {
-  return `${prefix}.v${NATS_DISCOVERY_VERSION}.query.${keyTokens(key)}`;
-}
-
-/** Where a watcher's query inboxes live (`createInbox` adds a unique token). */
-export function inboxPrefix(prefix: string): string {
-  return `${prefix}.v${NATS_DISCOVERY_VERSION}.inbox`;
-}
 
 const encoder = new TextEncoder();
 

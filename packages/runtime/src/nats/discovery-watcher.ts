@@ -1,15 +1,15 @@
 import type { Msg, Subscription } from '@nats-io/transport-node';
-import { sameInstance } from './check.js';
+import { sameInstance } from '../discovery/check.js';
 import {
   type EndpointKey,
   endpointPath,
   type Instance,
   type InstanceChange,
   type Watcher,
-} from './discovery.js';
-import { type Announcement, decodeAnnouncement } from './nats-subjects.js';
-import { InstanceView } from './view.js';
-import { type DiscoveryWarningHandler, safeWarn } from './warning.js';
+} from '../discovery/discovery.js';
+import { InstanceView } from '../discovery/view.js';
+import { type DiscoveryWarningHandler, safeWarn } from '../discovery/warning.js';
+import { type Announcement, decodeAnnouncement } from './announcement.js';
 
 /** How long a departed lease id is remembered, against heartbeats that were already in flight. */
 const GONE_MEMORY_MS = 60_000;

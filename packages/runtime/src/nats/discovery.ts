@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import {
-  connect,
   createInbox,
   type Msg,
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
-import { Disconnected } from '../errors.js';
-import { checkInstance, checkKey, checkListener } from './check.js';
+import { checkInstance, checkKey, checkListener } from '../discovery/check.js';
 import {
   type Discovery,
   type EndpointKey,
@@ -16,32 +14,31 @@ import {
   type InstanceChange,
   type Lease,
   type Watcher,
-} from './discovery.js';
-import {
-  isNatsConnection,
-  type NatsConnectOptions,
-  redactSecrets,
-  resolveNatsOptions,
-} from './nats-options.js';
-import { permissionAdvice, permissionRefusal } from './nats-permissions.js';
-import {
-  type Announcement,
-  announceSubject,
-  checkSubjectPrefix,
-  DEFAULT_DISCOVERY_PREFIX,
-  encodeLeft,
-  encodeUp,
-  inboxPrefix,
-  type LeaseEntry,
-  querySubject,
-} from './nats-subjects.js';
-import { NatsWatcher } from './nats-watcher.js';
+} from '../discovery/discovery.js';
 import {
   checkWarningHandler,
   type DiscoveryWarning,
   type DiscoveryWarningHandler,
   safeWarn,
-} from './warning.js';
+} from '../discovery/warning.js';
+import { Disconnected } from '../errors.js';
+import { type Announcement, encodeLeft, encodeUp, type LeaseEntry } from './announcement.js';
+import { openNatsConnection } from './connect.js';
+import {
+  announceSubject,
+  DEFAULT_DISCOVERY_PREFIX,
+  inboxPrefix,
+  querySubject,
+} from './discovery-subjects.js';
+import { NatsWatcher } from './discovery-watcher.js';
+import {
+  isNatsConnection,
+  type NatsConnectOptions,
+  redactSecrets,
+  resolveNatsOptions,
+} from './options.js';
+import { permissionAdvice, permissionRefusal } from './permissions.js';
+import { checkSubjectPrefix } from './subject-prefix.js';
 
 /** Options for {@link NatsDiscovery.connect}. */
 export interface NatsDiscoveryOptions extends NatsConnectOptions {
@@ -57,8 +54,6 @@ export interface NatsDiscoveryOptions extends NatsConnectOptions {
   leaseMs?: number;
   /** First tokens of every discovery subject. Default `andon.discovery`. */
   subjectPrefix?: string;
-  /** How long connecting may take before `connect` fails. Default 5000 ms. */
-  connectTimeoutMs?: number;
   /** Where recoverable problems go (bad messages, lost connection). Default: a process warning. */
   onWarning?: DiscoveryWarningHandler;
 }
@@ -164,26 +159,11 @@ export class NatsDiscovery implements Discovery {
       return new NatsDiscovery(options.connection, false, leaseMs, prefix, warn, []);
     }
     const resolved = resolveNatsOptions(options);
-    let nc: NatsConnection;
-    try {
-      nc = await connect({
-        ...resolved.connect,
-        timeout,
-        // Discovery must outlive server restarts; give up never, retry briskly.
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 250,
-        reconnectJitter: 100,
-        // Notice a dead or frozen server within seconds instead of the default minutes.
-        pingInterval: Math.max(1000, leaseMs),
-        maxPingOut: 3,
-      });
-    } catch (error) {
-      const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      throw new Disconnected(
-        redactSecrets(`cannot connect to NATS at ${resolved.display} (${why})`, resolved.secrets),
-        { tier: 'nats-discovery' },
-      );
-    }
+    const nc = await openNatsConnection(resolved, {
+      timeoutMs: timeout,
+      pingIntervalMs: options.pingIntervalMs ?? Math.max(1000, leaseMs),
+      tier: 'nats-discovery',
+    });
     const discovery = new NatsDiscovery(nc, true, leaseMs, prefix, warn, resolved.secrets);
     return discovery;
   }
