@@ -146,70 +146,78 @@ describe('andon task', () => {
     expect((await third.exit(EXIT_MS)).code).toBe(0);
   });
 
-  it('SIGTERM gives an open watcher its end; a restart keeps finished results and fails what was running', async () => {
-    const first = serve();
-    const url = await urlOf(first);
-    const done = await task([
-      'create',
-      'demo/Count',
-      '--input',
-      '{"n":1,"intervalMs":1}',
-      '--url',
-      url,
-    ]);
-    const doneId = done.stdout[0]!;
-    expect((await task(['watch', doneId, '--url', url])).code).toBe(0);
-    const long = await task([
-      'create',
-      'demo/Count',
-      '--input',
-      '{"n":1000,"intervalMs":50}',
-      '--url',
-      url,
-    ]);
-    const longId = long.stdout[0]!;
-    const watcher = new Cli(['task', 'watch', longId, '--json', '--url', url]);
-    await watcher.line(/"type":"progress"/, START_MS);
-    first.child.kill('SIGTERM');
-    expect(await first.exit(EXIT_MS), first.transcript).toEqual({ code: 0, signal: null });
-    expect(await watcher.exit(EXIT_MS), watcher.transcript).toEqual({ code: 1, signal: null });
-    expect(JSON.parse(watcher.stdout.at(-1)!)).toMatchObject({
-      type: 'cancelled',
-      data: { reason: { kind: 'shutdown' } },
-    });
+  // Three servers one after another and a dozen CLI processes: on a loaded machine this
+  // takes longer than the default 20 s.
+  it(
+    'SIGTERM gives an open watcher its end; a restart keeps finished results and fails what was running',
+    { timeout: 60_000 },
+    async () => {
+      const first = serve();
+      const url = await urlOf(first);
+      const done = await task([
+        'create',
+        'demo/Count',
+        '--input',
+        '{"n":1,"intervalMs":1}',
+        '--url',
+        url,
+      ]);
+      const doneId = done.stdout[0]!;
+      expect((await task(['watch', doneId, '--url', url])).code).toBe(0);
+      const long = await task([
+        'create',
+        'demo/Count',
+        '--input',
+        '{"n":1000,"intervalMs":50}',
+        '--url',
+        url,
+      ]);
+      const longId = long.stdout[0]!;
+      const watcher = new Cli(['task', 'watch', longId, '--json', '--url', url]);
+      await watcher.line(/"type":"progress"/, START_MS);
+      first.child.kill('SIGTERM');
+      expect(await first.exit(EXIT_MS), first.transcript).toEqual({ code: 0, signal: null });
+      expect(await watcher.exit(EXIT_MS), watcher.transcript).toEqual({ code: 1, signal: null });
+      expect(JSON.parse(watcher.stdout.at(-1)!)).toMatchObject({
+        type: 'cancelled',
+        data: { reason: { kind: 'shutdown' } },
+      });
 
-    // A task running when its server is SIGKILLed is failed on the next start.
-    const second = serve();
-    const url2 = await urlOf(second);
-    const orphan = await task([
-      'create',
-      'demo/Count',
-      '--input',
-      '{"n":1000,"intervalMs":50}',
-      '--url',
-      url2,
-    ]);
-    const orphanId = orphan.stdout[0]!;
-    const orphanWatcher = new Cli(['task', 'watch', orphanId, '--json', '--url', url2]);
-    await orphanWatcher.line(/"type":"progress"/, START_MS);
-    orphanWatcher.child.kill('SIGINT');
-    expect((await orphanWatcher.exit(EXIT_MS)).code).toBe(130);
-    second.child.kill('SIGKILL');
-    await second.exit(EXIT_MS);
+      // A task running when its server is SIGKILLed is failed on the next start.
+      const second = serve();
+      const url2 = await urlOf(second);
+      const orphan = await task([
+        'create',
+        'demo/Count',
+        '--input',
+        '{"n":1000,"intervalMs":50}',
+        '--url',
+        url2,
+      ]);
+      const orphanId = orphan.stdout[0]!;
+      const orphanWatcher = new Cli(['task', 'watch', orphanId, '--json', '--url', url2]);
+      await orphanWatcher.line(/"type":"progress"/, START_MS);
+      orphanWatcher.child.kill('SIGINT');
+      expect((await orphanWatcher.exit(EXIT_MS)).code).toBe(130);
+      second.child.kill('SIGKILL');
+      await second.exit(EXIT_MS);
 
-    const third = serve();
-    const url3 = await urlOf(third);
-    const list = await task(['list', '--json', '--url', url3]);
-    const byId = new Map(JSON.parse(list.stdout.join('\n')).map((t: { id: string }) => [t.id, t]));
-    expect(byId.get(doneId)).toMatchObject({ status: 'completed', final_value: { counted: 1 } });
-    expect(byId.get(longId)).toMatchObject({ status: 'cancelled', reason: { kind: 'shutdown' } });
-    expect(byId.get(orphanId)).toMatchObject({
-      status: 'failed',
-      error: expect.stringMatching(/ended before the task finished/),
-    });
-    third.child.kill('SIGTERM');
-    expect((await third.exit(EXIT_MS)).code).toBe(0);
-  });
+      const third = serve();
+      const url3 = await urlOf(third);
+      const list = await task(['list', '--json', '--url', url3]);
+      const byId = new Map(
+        JSON.parse(list.stdout.join('\n')).map((t: { id: string }) => [t.id, t]),
+      );
+      expect(byId.get(doneId)).toMatchObject({ status: 'completed', final_value: { counted: 1 } });
+      expect(byId.get(longId)).toMatchObject({ status: 'cancelled', reason: { kind: 'shutdown' } });
+      expect(byId.get(orphanId)).toMatchObject({
+        status: 'failed',
+        error: expect.stringMatching(/ended before the task finished/),
+      });
+      third.child.kill('SIGTERM');
+      expect((await third.exit(EXIT_MS)).code).toBe(0);
+    },
+  );
 
   it('with --workers 1, cancelling llm/Complete frees the slot on the worker process', async () => {
     const server = serve('--workers', '1', '--ms-per-token', '20');

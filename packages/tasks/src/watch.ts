@@ -4,6 +4,8 @@ import type { TaskStore } from './store.js';
 import { isTerminal, isTerminalEvent, type TaskEvent } from './task.js';
 
 const PAGE = 256;
+/** How long a watch waits before reading again events a shared store has not shown yet. */
+const CATCH_UP_MS = 20;
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
@@ -132,13 +134,34 @@ export class TaskWatch implements AsyncIterableIterator<TaskEvent, undefined> {
     // is in the live buffer. A watch that starts after the terminal event (or on a task
     // removed meanwhile) would wait forever for more: it ends instead.
     this.#replaying = false;
-    if (page.length === 0 && this.#live.length === 0) {
+    if (this.#live.length > 0) return;
+    if (page.length === 0) {
       const task = await this.#store.get(this.#id);
       if (task === undefined) return this.#end();
       // An `after` beyond the newest event (a made-up Last-Event-ID) counts from the newest.
       if (task.lastSeq < this.#last) this.#last = task.lastSeq;
-      if (isTerminal(task.status) && this.#live.length === 0) this.#end();
+      if (!isTerminal(task.status)) return;
+      if (task.lastSeq <= this.#last) return this.#end();
+      await this.#catchUp();
+      return;
     }
+    const reached = page.at(-1)!.seq;
+    if (isTerminalEvent(page.at(-1)!.type)) return;
+    const task = await this.#store.get(this.#id);
+    if (task !== undefined && isTerminal(task.status) && task.lastSeq > reached) {
+      await this.#catchUp();
+    }
+  }
+
+  /**
+   * The task ended, and its last events are not readable yet: a store shared across
+   * processes may show the ending before the terminal event (JetStream writes the record,
+   * then the event). Read again shortly rather than end without them, or wait for live
+   * events that were written before this watch subscribed.
+   */
+  async #catchUp(): Promise<void> {
+    this.#replaying = true;
+    await new Promise((resolve) => setTimeout(resolve, CATCH_UP_MS));
   }
 
   #onLive(event: TaskEvent): void {
