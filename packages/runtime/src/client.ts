@@ -3,7 +3,7 @@ import type { EndpointKey, Instance, Watcher } from './discovery/discovery.js';
 import { endpointPath } from './discovery/discovery.js';
 import { Disconnected, NoInstances } from './errors.js';
 import type { CallerConnection } from './session/caller.js';
-import { ResponseStream } from './session/caller.js';
+import { ResponseStream } from './session/response-stream.js';
 
 /** Options of one call. */
 export interface CallOptions {

@@ -1,7 +1,7 @@
 import type { Client } from './client.js';
 import { checkName, type EndpointKey, endpointPath, type Instance } from './discovery/discovery.js';
 import type { Runtime } from './runtime.js';
-import type { Handler } from './session/responder.js';
+import type { Handler } from './session/handler.js';
 
 /** Served endpoint handle returned by {@link Endpoint.serve}. */
 export interface ServedEndpoint {

@@ -29,13 +29,10 @@ import {
   type ShutdownOptions,
 } from './runtime-options.js';
 import { CallerConnection } from './session/caller.js';
+import type { Handler } from './session/handler.js';
 import { defaultLogger, type Logger } from './session/logger.js';
-import {
-  type Handler,
-  ResponderConnection,
-  type ResponderHost,
-  type ServedStream,
-} from './session/responder.js';
+import { ResponderConnection, type ResponderHost } from './session/responder.js';
+import type { ServedStream } from './session/served-stream.js';
 import { newStats, type RuntimeStats } from './session/stats.js';
 import { limitWarnings } from './session/warning-limiter.js';
 import type { ByteChannel, Transport } from './transports/transport.js';

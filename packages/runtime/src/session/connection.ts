@@ -9,6 +9,7 @@ import {
   FrameType,
   frameName,
   KNOWN_FLAGS,
+  LENGTH_OVERHEAD,
 } from '../wire/frame.js';
 import { parseError, type WireError } from '../wire/payloads.js';
 import type { Logger } from './logger.js';
@@ -157,7 +158,7 @@ export abstract class Connection {
 
   /** The largest payload the peer accepts (its announced frame limit, less the header). */
   get maxPayload(): number {
-    return this.#peerMaxFrame - 6;
+    return this.#peerMaxFrame - LENGTH_OVERHEAD;
   }
 
   /** Records the peer's limits from its HELLO or WELCOME. */
