@@ -50,7 +50,9 @@ const next = () =>
       });
 await next(); // ready
 
-const rt = await Runtime.start({ transport: 'tcp', discoveryDir: dir });
+// A credit window smaller than a stream, so the worker waits on the caller and a cancel
+// lands while its handler is still running (with the default 128 it would be done).
+const rt = await Runtime.start({ transport: 'tcp', discoveryDir: dir, window: 2 });
 const client = await rt.namespace('soak').component('worker').endpoint('generate').client();
 await client.waitForInstances({ timeoutMs: 10_000 });
 
