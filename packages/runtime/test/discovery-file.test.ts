@@ -387,6 +387,24 @@ describe('FileDiscovery against planted leases', () => {
     await waitFor(() => watcher.instances.length === 0, 'the edited lease ignored');
   });
 
+  // Giving a directory to another user takes root; CI runs as root.
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses a directory another user owns, saying why and what to do',
+    async () => {
+      const { chown } = await import('node:fs/promises');
+      await chown(dir, 4321, 4321);
+      const error = await discovery()
+        .register(instance('a'))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(
+        /belongs to user 4321, not to this user \(0\): another user could plant leases in it; choose another directory \(--discovery-dir or \$ANDON_DISCOVERY_DIR\)/,
+      );
+      await expect(record(discovery())).rejects.toThrow(/belongs to user 4321/);
+      expect(existsSync(leaseFile('a'))).toBe(false);
+    },
+  );
+
   it('keeps its directory and lease files to this user (0700 / 0600), and tightens an open root', async () => {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { mode: 0o755 });

@@ -7,6 +7,7 @@ import { waitFor } from '../../../test/support/wait.js';
 import {
   type CompletionBackend,
   type EngineChunk,
+  type EngineLimits,
   type EngineRequest,
   engineHandler,
   OpenAIServer,
@@ -33,6 +34,20 @@ async function runtime(hub: MemoryDiscoveryHub): Promise<Runtime> {
   return rt;
 }
 
+/** A worker: its own runtime, serving `engine` at andon/engine/generate. */
+async function serveEngine(
+  hub: MemoryDiscoveryHub,
+  engine: SimulatedEngine,
+  limits?: EngineLimits,
+): Promise<void> {
+  const worker = await runtime(hub);
+  await worker
+    .namespace('andon')
+    .component('engine')
+    .endpoint('generate')
+    .serve(engineHandler(engine, limits));
+}
+
 async function client(rt: Runtime, component: string): Promise<Client<EngineRequest, EngineChunk>> {
   const made = (await rt
     .namespace('andon')
@@ -52,12 +67,7 @@ async function setUp(withMiddle: boolean) {
     prefillMsPerToken: 0,
   });
   cleanups.push(() => engine.close());
-  const worker = await runtime(hub);
-  await worker
-    .namespace('andon')
-    .component('engine')
-    .endpoint('generate')
-    .serve(engineHandler(engine));
+  await serveEngine(hub, engine);
   let target = 'engine';
   if (withMiddle) {
     const middle = await runtime(hub);
@@ -153,12 +163,7 @@ describe('a worker checks what reaches it, whoever the caller', () => {
     const hub = new MemoryDiscoveryHub();
     const engine = new SimulatedEngine({ slots: 1, tokenMs: 5 });
     cleanups.push(() => engine.close());
-    const worker = await runtime(hub);
-    await worker
-      .namespace('andon')
-      .component('engine')
-      .endpoint('generate')
-      .serve(engineHandler(engine, { maxTokens: 64, maxPromptChars: 100 }));
+    await serveEngine(hub, engine, { maxTokens: 64, maxPromptChars: 100 });
     const caller = await client(await runtime(hub), 'engine');
     const base = { model: 'andon-sim', prompt: 'hi', maxTokens: 8 };
     for (const [request, message] of [

@@ -135,22 +135,18 @@ export class TaskWatch implements AsyncIterableIterator<TaskEvent, undefined> {
     // removed meanwhile) would wait forever for more: it ends instead.
     this.#replaying = false;
     if (this.#live.length > 0) return;
-    if (page.length === 0) {
-      const task = await this.#store.get(this.#id);
-      if (task === undefined) return this.#end();
-      // An `after` beyond the newest event (a made-up Last-Event-ID) counts from the newest.
-      if (task.lastSeq < this.#last) this.#last = task.lastSeq;
-      if (!isTerminal(task.status)) return;
-      if (task.lastSeq <= this.#last) return this.#end();
-      await this.#catchUp();
+    const newest = page.at(-1);
+    if (newest !== undefined && isTerminalEvent(newest.type)) return;
+    const task = await this.#store.get(this.#id);
+    if (task === undefined) {
+      if (newest === undefined) this.#end();
       return;
     }
-    const reached = page.at(-1)!.seq;
-    if (isTerminalEvent(page.at(-1)!.type)) return;
-    const task = await this.#store.get(this.#id);
-    if (task !== undefined && isTerminal(task.status) && task.lastSeq > reached) {
-      await this.#catchUp();
-    }
+    // An `after` beyond the newest event (a made-up Last-Event-ID) counts from the newest.
+    if (newest === undefined && task.lastSeq < this.#last) this.#last = task.lastSeq;
+    if (!isTerminal(task.status)) return;
+    if (task.lastSeq > (newest?.seq ?? this.#last)) await this.#catchUp();
+    else if (newest === undefined) this.#end();
   }
 
   /**

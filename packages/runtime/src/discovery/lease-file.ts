@@ -26,8 +26,8 @@ export const FILE_MODE = 0o600;
 const LEASE_PROOF = 'andon lease v1';
 
 /**
- * The lease text to write: with a secret, signed (a `signature` field), so that a reader holding the same secret
- * can tell it from one planted by a process that does not hold it.
+ * The lease text to write: with a secret, signed (a `signature` field), so that a reader
+ * holding the same secret can tell it from one planted by a process that does not hold it.
  */
 export function leaseText(record: LeaseRecord, secret: string | undefined): string {
   const unsigned = JSON.stringify(record);

@@ -19,6 +19,7 @@ import {
   parseJson,
   parseWelcome,
   type RequestHeader,
+  type Welcome,
   type WireError,
 } from '../wire/payloads.js';
 import { Connection, type ConnectionOptions } from './connection.js';
@@ -185,7 +186,7 @@ export class CallerConnection extends Connection {
   }
 
   /** Checks the responder's proof, then answers its challenge with this side's. */
-  #answer(welcome: { nonce?: string; proof?: string; instance: string }): void {
+  #answer(welcome: Welcome): void {
     const options = this.options as CallerOptions;
     const secret = options.token!;
     const challenge = this.#challenge!;
