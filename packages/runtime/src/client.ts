@@ -1,4 +1,4 @@
-import { Context } from '@andon/context';
+import { type Clock, Context } from '@andon/context';
 import type { EndpointKey, Instance, Watcher } from './discovery/discovery.js';
 import { endpointPath } from './discovery/discovery.js';
 import { Disconnected, NoInstances } from './errors.js';
@@ -44,6 +44,10 @@ export interface ClientHost {
   readonly propagate: boolean;
   /** How long an instance that refused a connection is passed over. */
   readonly heartbeatMs: number;
+  /** Measures how long an instance is passed over (the runtime's `clock`). */
+  readonly clock: Clock;
+  /** The clock of the contexts calls make for themselves, when the runtime was given one. */
+  readonly contextClock: Clock | undefined;
   connect(instance: Instance): Promise<CallerConnection>;
   clientClosed(client: Client): void;
 }
@@ -59,7 +63,7 @@ export interface ClientHost {
  */
 export class Client<Req = unknown, Item = unknown> {
   #next = 0;
-  // Instances that refused a connection lately, until when (performance.now()).
+  // Instances that refused a connection lately, until when (on the host's clock).
   readonly #refused = new Map<string, number>();
   #closed = false;
   readonly #inFlight = new Map<string, Set<ResponseStream<unknown>>>();
@@ -130,6 +134,8 @@ export class Client<Req = unknown, Item = unknown> {
           reject(new NoInstances('the client was closed while waiting for instances'));
         else resolve(this.instances);
       };
+      // A real timer, and one that keeps the process alive: a script whose only business is
+      // this wait must not exit before it ends.
       const timer = setTimeout(() => {
         this.#waiters.delete(check);
         reject(
@@ -198,7 +204,7 @@ export class Client<Req = unknown, Item = unknown> {
     wanted?: string,
   ): Promise<ResponseStream<Item>> {
     const window = callWindow(options, this.host.window);
-    const context = callContext(options);
+    const context = callContext(options, this.host.contextClock);
     if (context.isStopped()) return new ResponseStream<Item>(context, window, undefined);
 
     try {
@@ -241,7 +247,7 @@ export class Client<Req = unknown, Item = unknown> {
     const tried = new Set<string>();
     let refusal: unknown;
     for (;;) {
-      const now = performance.now();
+      const now = this.host.clock.now();
       const candidates =
         wanted !== undefined
           ? this.instances
@@ -285,7 +291,7 @@ export class Client<Req = unknown, Item = unknown> {
   }
 }
 
-function callContext(options: CallOptions): Context {
+function callContext(options: CallOptions, clock: Clock | undefined): Context {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('call options must be an object');
   }
@@ -297,7 +303,8 @@ function callContext(options: CallOptions): Context {
     ...(deadline === undefined ? {} : { deadline }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   };
-  if (context === undefined) return new Context(limits);
+  if (context === undefined)
+    return new Context(clock === undefined ? limits : { ...limits, clock });
   if (context.disposed)
     throw new TypeError('options.context is disposed: that request has already finished');
   return context.child(limits);

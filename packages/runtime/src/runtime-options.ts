@@ -1,3 +1,4 @@
+import type { Clock } from '@andon/context';
 import type { Discovery } from './discovery/discovery.js';
 import { checkSubjectPrefix } from './nats/subject-prefix.js';
 import type { NatsTlsFiles } from './nats/tls.js';
@@ -78,6 +79,23 @@ export interface RuntimeOptions {
    * `stats().connectionsRefused`). Default 1 024.
    */
   maxConnections?: number;
+  /**
+   * The clock the runtime keeps time by: heartbeats and the silences that end a connection,
+   * the handshake timeout, the pause before retrying an instance that refused, and (for the
+   * discovery the runtime creates) lease renewal and expiry. Handlers' contexts and the
+   * contexts calls make for themselves use it too. Pass a `TestClock` to drive all of these
+   * from a test without waiting. Default: real time, with silences measured on a monotonic
+   * clock so that a wall-clock step does not look like a lost peer.
+   *
+   * Not driven by it: `waitForInstances` and shutdown grace (bounds a person waits on), and
+   * the sockets' and the NATS client's own network timeouts.
+   *
+   * @example
+   * const clock = new TestClock(Date.now());
+   * const rt = await Runtime.start({ transport: 'memory', clock });
+   * clock.advance(3_500); // three heartbeats of silence have now passed, for rt
+   */
+  clock?: Clock;
   /** Structured logger (pino-compatible). Default: JSON on stderr at `$ANDON_LOG_LEVEL`. */
   logger?: Logger;
   /**
@@ -106,6 +124,10 @@ export interface ResolvedOptions {
   maxConnections: number;
   token: string | undefined;
   propagate: boolean;
+  /** Times heartbeats, silences and pauses. */
+  clock: Clock;
+  /** The `clock` option as given: contexts and discovery keep their own default without one. */
+  contextClock: Clock | undefined;
 }
 
 export function pickTransport(options: RuntimeOptions): Transport {
@@ -166,38 +188,4 @@ export function isDiscovery(value: unknown): value is Discovery {
     typeof (value as Discovery).register === 'function' &&
     typeof (value as Discovery).watch === 'function'
   );
-}
-
-export function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(
-      `Runtime.start: options.${name} must be a positive number, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
-}
-
-export function atMost(name: string, value: number, max: number): number {
-  if (value > max) {
-    throw new TypeError(`Runtime.start: options.${name} must be at most ${max}, got ${value}`);
-  }
-  return value;
-}
-
-export function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  const result = positive(name, value, fallback);
-  if (!Number.isInteger(result))
-    throw new TypeError(`Runtime.start: options.${name} must be an integer, got ${result}`);
-  return result;
-}
-
-export function nonNegative(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(
-      `shutdown: options.${name} must be a number >= 0, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
 }

@@ -15,15 +15,12 @@ import { Namespace, type ServedEndpoint } from './endpoint.js';
 import { Disconnected } from './errors.js';
 import type { RuntimeNats } from './nats/connect.js';
 import { openNats } from './nats/open.js';
+import { atMost, nonNegativeNumber, positiveInteger, positiveNumber } from './option-checks.js';
 import {
-  atMost,
   isDiscovery,
   type NatsModule,
   natsPrefixes,
-  nonNegative,
   pickTransport,
-  positive,
-  positiveInteger,
   type ResolvedOptions,
   type RuntimeOptions,
   type ShutdownOptions,
@@ -35,6 +32,8 @@ import { ResponderConnection, type ResponderHost } from './session/responder.js'
 import type { ServedStream } from './session/served-stream.js';
 import { newStats, type RuntimeStats } from './session/stats.js';
 import { limitWarnings } from './session/warning-limiter.js';
+import { checkClock } from './time/check-clock.js';
+import { steadyClock } from './time/steady-clock.js';
 import type { ByteChannel, Transport } from './transports/transport.js';
 import { DEFAULT_MAX_FRAME } from './wire/frame.js';
 import { MAX_HEARTBEAT_MS } from './wire/payloads.js';
@@ -109,6 +108,7 @@ export class Runtime {
         if (served.size === 0) for (const wake of this.#drainWaiters.splice(0)) wake();
       },
       maxStreams: options.maxStreams,
+      contextClock: options.contextClock,
       get activeStreams() {
         return served.size;
       },
@@ -118,6 +118,8 @@ export class Runtime {
       window: options.window,
       propagate: options.propagate,
       heartbeatMs: options.heartbeatMs,
+      clock: options.clock,
+      contextClock: options.contextClock,
       connect: (instance) => this.#connect(instance),
       clientClosed: (client) => {
         this.#clients.delete(client);
@@ -146,18 +148,32 @@ export class Runtime {
     }
     const resolved: ResolvedOptions = {
       heartbeatMs: atMost(
-        'heartbeatMs',
-        positive('heartbeatMs', options.heartbeatMs, 1000),
+        'Runtime.start: options.heartbeatMs',
+        positiveNumber('Runtime.start: options.heartbeatMs', options.heartbeatMs, 1000),
         MAX_HEARTBEAT_MS,
       ),
-      missedHeartbeats: positiveInteger('missedHeartbeats', options.missedHeartbeats, 3),
-      maxFrame: positiveInteger('maxFrame', options.maxFrame, DEFAULT_MAX_FRAME),
-      window: positiveInteger('window', options.window, 128),
-      maxStreams: positiveInteger('maxStreams', options.maxStreams, 10_000),
-      maxConnections: positiveInteger('maxConnections', options.maxConnections, 1024),
+      missedHeartbeats: positiveInteger(
+        'Runtime.start: options.missedHeartbeats',
+        options.missedHeartbeats,
+        3,
+      ),
+      maxFrame: positiveInteger(
+        'Runtime.start: options.maxFrame',
+        options.maxFrame,
+        DEFAULT_MAX_FRAME,
+      ),
+      window: positiveInteger('Runtime.start: options.window', options.window, 128),
+      maxStreams: positiveInteger('Runtime.start: options.maxStreams', options.maxStreams, 10_000),
+      maxConnections: positiveInteger(
+        'Runtime.start: options.maxConnections',
+        options.maxConnections,
+        1024,
+      ),
       // An empty variable (ANDON_TOKEN=) means none, as with the other variables.
       token: options.token ?? (process.env.ANDON_TOKEN || undefined),
       propagate: options.propagateCancellation ?? true,
+      clock: checkClock(options.clock, 'Runtime.start: options.clock') ?? steadyClock,
+      contextClock: options.clock,
     };
     if (typeof resolved.propagate !== 'boolean') {
       throw new TypeError('Runtime.start: options.propagateCancellation must be a boolean');
@@ -199,6 +215,7 @@ export class Runtime {
         discovery = new FileDiscovery({
           ...(options.discoveryDir === undefined ? {} : { dir: options.discoveryDir }),
           ...(resolved.token === undefined ? {} : { token: resolved.token }),
+          ...(options.clock === undefined ? {} : { clock: options.clock }),
         });
       else if (discoveryChoice === 'memory') discovery = new MemoryDiscovery();
       else if (discoveryChoice === 'nats')
@@ -206,6 +223,7 @@ export class Runtime {
         discovery = await nats!.module.NatsDiscovery.connect({
           connection: nats!.handle.connection,
           subjectPrefix: prefixes!.discovery,
+          ...(options.clock === undefined ? {} : { clock: options.clock }),
           // Its warnings (already free of credentials) go where the runtime logs.
           onWarning: (warning) =>
             log.warn({ discovery: 'nats', code: warning.code }, warning.message),
@@ -248,8 +266,8 @@ export class Runtime {
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     this.#shutdown ??= this.#runShutdown(
-      nonNegative('graceMs', options.graceMs, 5000),
-      nonNegative('stopGraceMs', options.stopGraceMs, 1000),
+      nonNegativeNumber('shutdown: options.graceMs', options.graceMs, 5000),
+      nonNegativeNumber('shutdown: options.stopGraceMs', options.stopGraceMs, 1000),
     );
     return this.#shutdown;
   }
@@ -395,6 +413,7 @@ export class Runtime {
       instanceId: this.instanceId,
       heartbeatMs: this.#options.heartbeatMs,
       missedHeartbeats: this.#options.missedHeartbeats,
+      clock: this.#options.clock,
       maxFrame: this.#frameLimit(channel),
       log: this.#log,
       stats: this.#stats,

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TestClock } from '@andon/context';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait.js';
 import type { EndpointKey, Instance, InstanceChange } from '../src/discovery/discovery.js';
@@ -25,7 +26,6 @@ function instance(id: string, extra: Partial<Instance> = {}): Instance {
 }
 
 const ids = (list: readonly Instance[]) => list.map((i) => i.instanceId).sort();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: string;
 const discoveries: FileDiscovery[] = [];
@@ -44,6 +44,18 @@ async function record(d: FileDiscovery, watchKey = key) {
   const watcher = await d.watch(watchKey, (c) => changes.push(c));
   const has = (id: string) => watcher.instances.some((i) => i.instanceId === id);
   return { changes, watcher, has };
+}
+
+/**
+ * Registers `count` marker instances one after another, waiting until the watcher behind
+ * `has` sees each: every marker seen proves one more scan of the directory happened.
+ */
+async function scansSeen(has: (id: string) => boolean, tag: string, count: number) {
+  const owner = discovery();
+  for (let n = 1; n <= count; n++) {
+    await owner.register(instance(`${tag}-${n}`));
+    await waitFor(() => has(`${tag}-${n}`), `marker ${tag}-${n}`);
+  }
 }
 
 function leaseFile(id: string, at = key): string {
@@ -131,12 +143,16 @@ describe('FileDiscovery in one process', () => {
     expect(changes.map((c) => c.instance.instanceId)).toEqual(['a', 'b']);
   });
 
-  it('renews the lease by rewriting renewedAt', async () => {
-    await discovery({ leaseMs: 300 }).register(instance('a'));
+  it('renews the lease every renewMs by rewriting renewedAt with the clock’s time', async () => {
+    const clock = new TestClock(Date.now());
+    const start = clock.now();
+    await discovery({ leaseMs: 300, clock }).register(instance('a'));
     const renewedAt = async () => JSON.parse(await readFile(leaseFile('a'), 'utf8')).renewedAt;
-    const first = await renewedAt();
-    // Waits for the rewrite itself, within the 350 ms the test used to sleep.
-    await waitFor(async () => (await renewedAt()) > first, 'a renewal', 350);
+    expect(await renewedAt()).toBe(start);
+    clock.advance(100); // renewMs defaults to a third of leaseMs
+    await waitFor(async () => (await renewedAt()) === start + 100, 'the first renewal');
+    clock.advance(100);
+    await waitFor(async () => (await renewedAt()) === start + 200, 'the second renewal');
   });
 
   it('takes its directory from the option, then ANDON_DISCOVERY_DIR, then the OS temp dir', () => {
@@ -160,7 +176,8 @@ describe('FileDiscovery in one process', () => {
     const { changes, has } = await record(discovery({ dir: nested, leaseMs: 600, pollMs: 100 }));
     expect(has('a')).toBe(true);
 
-    await rm(join(nested, 'demo'), { recursive: true, force: true });
+    // Retried: a renewal may recreate the directory while rm empties it (ENOTEMPTY).
+    await rm(join(nested, 'demo'), { recursive: true, force: true, maxRetries: 10 });
     await waitFor(() => !has('a'), 'a gone with the directory');
     // The owner's next renewal recreates the directory and the watcher picks it up again.
     await waitFor(() => has('a'), 'a back');
@@ -197,18 +214,29 @@ describe('FileDiscovery in one process', () => {
     expect(ids(watcher.instances)).toEqual(['remote']);
   });
 
-  it('reports a lease that goes stale as expired', async () => {
-    await writeLease('short', { leaseMs: 300 });
-    const { changes, has } = await record(discovery({ pollMs: 100 }));
+  it('reports a lease that goes stale as expired, once its lease time has passed on the clock', async () => {
+    const clock = new TestClock(Date.now());
+    await writeLease('short', { leaseMs: 300, renewedAt: clock.now() });
+    const { changes, has } = await record(discovery({ pollMs: 100, clock }));
     expect(has('short')).toBe(true);
-    await waitFor(() => changes.length === 1, 'expiry', 2000);
-    expect(changes[0]).toMatchObject({ type: 'removed', why: 'expired' });
+    // A scan with no time passed (a marker lease, once seen, proves it ran) keeps it.
+    await discovery().register(instance('marker'));
+    await waitFor(() => has('marker'), 'the marker');
+    expect(has('short')).toBe(true);
+    clock.advance(300); // exactly its lease time: not yet stale
+    clock.advance(100); // the next poll finds it stale
+    await waitFor(() => !has('short'), 'expiry');
+    expect(changes.filter((c) => c.instance.instanceId === 'short')).toMatchObject([
+      { type: 'removed', why: 'expired' },
+    ]);
   });
 
   it('reports expired to every watcher, whichever of them removed the stale lease', async () => {
-    await writeLease('short', { leaseMs: 300 });
-    const fast = await record(discovery({ pollMs: 50 }));
-    const slow = await record(discovery({ pollMs: 400 }));
+    const clock = new TestClock(Date.now());
+    await writeLease('short', { leaseMs: 300, renewedAt: clock.now() });
+    const fast = await record(discovery({ pollMs: 50, clock }));
+    const slow = await record(discovery({ pollMs: 400, clock }));
+    clock.advance(400);
     await waitFor(() => fast.changes.length + slow.changes.length === 2, 'both see it go', 3000);
     expect(fast.changes[0]).toMatchObject({ type: 'removed', why: 'expired' });
     expect(slow.changes[0]).toMatchObject({ type: 'removed', why: 'expired' });
@@ -229,8 +257,10 @@ describe('FileDiscovery in one process', () => {
     expect(watcher.instances).toEqual([]);
     await discovery().register(instance('good'));
     await waitFor(() => has('good'), 'the good instance');
-    await sleep(300); // several polls: each bad file is still reported once
-    expect(ids(watcher.instances)).toEqual(['good']);
+    // Several more scans (each marker lease, once seen, proves one): each bad file is still
+    // reported once.
+    await scansSeen(has, 'more', 3);
+    expect(ids(watcher.instances)).toEqual(['good', 'more-1', 'more-2', 'more-3']);
     expect(d.stats.badFiles).toBe(5);
     const bad = warnings.filter((w) => w.code === 'bad-lease-file');
     expect(bad).toHaveLength(5);
@@ -246,21 +276,14 @@ describe('FileDiscovery in one process', () => {
     const { has } = await record(d);
     // Instead of sleeping through "several polls": each marker lease, once seen, proves
     // one more scan of the directory happened.
-    const owner = discovery();
-    const twoMoreScans = async (tag: string) => {
-      for (const n of [1, 2]) {
-        await owner.register(instance(`${tag}-${n}`));
-        await waitFor(() => has(`${tag}-${n}`), `marker ${tag}-${n}`);
-      }
-    };
     expect(d.stats.badFiles).toBe(1);
-    await twoMoreScans('unchanged');
+    await scansSeen(has, 'unchanged', 2);
     expect(d.stats.badFiles).toBe(1);
     // Not atomic: a scan may also catch the truncated file in between, hence "at least".
     await writeFile(join(endpointDir, 'junk.json'), 'xyz');
     await waitFor(() => d.stats.badFiles >= 2, 'the new version counted');
     const settled = d.stats.badFiles;
-    await twoMoreScans('settled');
+    await scansSeen(has, 'settled', 2);
     expect(d.stats.badFiles).toBe(settled);
   });
 
@@ -322,8 +345,11 @@ describe('FileDiscovery in one process', () => {
       hook.disable();
 
       expect(existsSync(leaseFile('a'))).toBe(false);
+      // A watcher still open sees b join: the closed ones, which hold no timer or fs
+      // watcher any more (above), report nothing.
+      const open = await record(discovery());
       await discovery().register(instance('b'));
-      await sleep(300);
+      await waitFor(() => open.has('b'), 'b, seen by an open watcher');
       expect(changes).toEqual([]);
       await expect(d.register(instance('c'))).rejects.toThrow(/closed/);
       await expect(d.watch(key, () => {})).rejects.toThrow(/closed/);
@@ -351,6 +377,9 @@ describe('FileDiscovery in one process', () => {
     expect(() => new FileDiscovery({ leaseMs: Number.NaN })).toThrow(/leaseMs/);
     expect(() => new FileDiscovery({ pollMs: -1 })).toThrow(/pollMs/);
     expect(() => new FileDiscovery({ leaseMs: 100, renewMs: 100 })).toThrow(/renewMs/);
+    expect(() => new FileDiscovery({ clock: {} as never })).toThrow(
+      /FileDiscovery option clock must be a Clock/,
+    );
     expect(() => new FileDiscovery({ onWarning: 1 as never })).toThrow(/onWarning/);
     const d = discovery();
     await expect(d.register(instance('../../etc'))).rejects.toThrow(TypeError);

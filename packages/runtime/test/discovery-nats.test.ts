@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { TestClock } from '@andon/context';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -84,6 +85,21 @@ const is =
 
 const ids = (list: readonly Instance[]) => list.map((i) => i.instanceId).sort();
 
+/**
+ * Moves `clock` on by `periods` lease times (of the first discovery), a third of a lease at
+ * a time (one heartbeat), and after each step lets every announcement reach every watcher:
+ * a flush of the senders, then of the receivers, means the server has passed them on.
+ */
+async function leasePeriods(clock: TestClock, periods: number, all: NatsDiscovery[]) {
+  const total = periods * all[0]!.leaseMs;
+  const step = all[0]!.leaseMs / 3;
+  for (let moved = 0; moved < total; moved += step) {
+    clock.advance(Math.min(step, total - moved));
+    for (const d of all) await d.connection.flush();
+    for (const d of all) await d.connection.flush();
+  }
+}
+
 describe.skipIf(!bin)('NATS discovery (real nats-server)', () => {
   let server: NatsServer;
   const open = new Set<NatsDiscovery>();
@@ -98,6 +114,19 @@ describe.skipIf(!bin)('NATS discovery (real nats-server)', () => {
     });
     open.add(d);
     return d;
+  }
+
+  /** A discovery with its own warnings, to wait until it has lost or restored its connection. */
+  async function witnessed(options: NatsDiscoveryOptions, url = server.url) {
+    const own: DiscoveryWarning[] = [];
+    const d = await discovery({ ...options, onWarning: (w) => own.push(w) }, url);
+    const said = (text: RegExp, what: string) =>
+      waitFor(() => own.some((w) => text.test(w.message)), what, 10_000);
+    return {
+      discovery: d,
+      lost: () => said(/lost the NATS connection/, 'the connection lost'),
+      restored: () => said(/connection restored/, 'the connection restored'),
+    };
   }
 
   async function holder(url: string, inst: Instance, leaseMs?: number): Promise<ChildProcess> {
@@ -415,20 +444,22 @@ describe.skipIf(!bin)('NATS discovery (real nats-server)', () => {
 
   it('resumes leases and re-syncs watchers after nats-server restarts', async () => {
     const own = await startNatsServer();
-    const a = await discovery({}, own.url);
-    const b = await discovery({}, own.url);
-    await a.register(instance('r1'));
+    const clock = new TestClock(Date.now());
+    const a = await witnessed({ clock }, own.url);
+    const b = await witnessed({ clock }, own.url);
+    await a.discovery.register(instance('r1'));
     const seen = new Changes();
-    const w = await b.watch(KEY, seen.listener);
+    const w = await b.discovery.watch(KEY, seen.listener);
     expect(ids(w.instances)).toEqual(['r1']);
 
     await own.restart();
     // A holder that joins after the restart is seen by the old watcher (its subscription is back)…
-    const c = await discovery({}, own.url);
+    const c = await discovery({ clock }, own.url);
     await c.register(instance('r2'));
     await seen.next(is('added', 'r2'), 10_000);
-    // …the old lease is still there after several lease periods…
-    await new Promise((r) => setTimeout(r, 2 * a.leaseMs));
+    // …the old lease is still there after several lease periods of renewals…
+    await Promise.all([a.restored(), b.restored()]);
+    await leasePeriods(clock, 2, [a.discovery, b.discovery, c]);
     expect(ids(w.instances)).toEqual(['r1', 'r2']);
     // …and a new watcher learns both from the query.
     const fresh = await (await discovery({}, own.url)).watch(KEY, () => {});
@@ -438,24 +469,50 @@ describe.skipIf(!bin)('NATS discovery (real nats-server)', () => {
 
   it('keeps instances through an outage longer than the lease, then expires those that did not come back', async () => {
     const own = await startNatsServer();
-    const a = await discovery({}, own.url);
-    const b = await discovery({}, own.url);
-    await a.register(instance('stays'));
+    const clock = new TestClock(Date.now());
+    const a = await witnessed({ clock }, own.url);
+    const b = await witnessed({ clock }, own.url);
+    await a.discovery.register(instance('stays'));
     const child = await holder(own.url, instance('dies'));
     const seen = new Changes();
-    const w = await b.watch(KEY, seen.listener);
+    const w = await b.discovery.watch(KEY, seen.listener);
     expect(ids(w.instances)).toEqual(['dies', 'stays']);
 
     await own.stop();
     child.kill('SIGKILL');
+    await b.lost();
     // This process cannot hear anyone now, so silence must not count against them.
-    await new Promise((r) => setTimeout(r, 2 * b.leaseMs));
+    clock.advance(2 * b.discovery.leaseMs);
     expect(seen.all).toEqual([]);
     await own.restart();
-    const { ms } = await seen.next(is('removed', 'dies', 'expired'), 10_000);
-    expect(ms).toBeLessThan(5000);
+    await Promise.all([a.restored(), b.restored()]);
+    // One lease time after the watcher is back, the holder that did not come back expires;
+    // the one that renews stays.
+    await leasePeriods(clock, 1.5, [a.discovery, b.discovery]);
+    await seen.next(is('removed', 'dies', 'expired'), 1000);
     expect(ids(w.instances)).toEqual(['stays']);
     await own.stop();
+  });
+
+  it('expires an instance one lease time after it was last heard, on the watcher’s clock, while renewals keep the others', async () => {
+    const clock = new TestClock(Date.now());
+    const a = await discovery({ clock });
+    const b = await discovery({ clock });
+    // Announced once at registration, then never again: its own clock never moves.
+    const quiet = await discovery({ clock: new TestClock(Date.now()) });
+    await a.register(instance('renews'));
+    await quiet.register(instance('quiet'));
+    const seen = new Changes();
+    const w = await b.watch(KEY, seen.listener);
+    expect(ids(w.instances)).toEqual(['quiet', 'renews']);
+
+    await leasePeriods(clock, 1499 / 1500, [a, b]);
+    expect(ids(w.instances)).toEqual(['quiet', 'renews']);
+    clock.advance(1);
+    expect(seen.all).toEqual([expect.objectContaining({ type: 'removed', why: 'expired' })]);
+    expect(seen.all[0]!.instance.instanceId).toBe('quiet');
+    await leasePeriods(clock, 3, [a, b]);
+    expect(ids(w.instances)).toEqual(['renews']);
   });
 });
 

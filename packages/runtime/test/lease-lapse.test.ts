@@ -1,3 +1,4 @@
+import { TestClock } from '@andon/context';
 import {
   Disconnected,
   type Discovery,
@@ -10,6 +11,7 @@ import {
   Runtime,
 } from '@andon/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
+import { deferred } from '../../../test/support/wait.js';
 import { drain } from './support/drain.js';
 
 const HEARTBEAT_MS = 200;
@@ -46,19 +48,16 @@ class LapsingDiscovery implements Discovery {
   }
 }
 
-async function network() {
+async function network(clock?: TestClock) {
   const hub = new MemoryDiscoveryHub();
+  const timing = { heartbeatMs: HEARTBEAT_MS, ...(clock ? { clock } : {}) };
   const server = await Runtime.start({
     transport: 'memory',
     discovery: new MemoryDiscovery({ hub }),
-    heartbeatMs: HEARTBEAT_MS,
+    ...timing,
   });
   const discovery = new LapsingDiscovery(hub);
-  const caller = await Runtime.start({
-    transport: 'memory',
-    discovery,
-    heartbeatMs: HEARTBEAT_MS,
-  });
+  const caller = await Runtime.start({ transport: 'memory', discovery, ...timing });
   runtimes.push(server, caller);
   const endpoint = server.namespace('lapse').component('server');
   await endpoint.endpoint('ticks').serve(async function* (request: unknown) {
@@ -67,10 +66,14 @@ async function network() {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   });
-  await endpoint.endpoint('silent').serve(() => new Promise(() => {}));
+  const silentStarted = deferred<void>();
+  await endpoint.endpoint('silent').serve(() => {
+    silentStarted.resolve();
+    return new Promise(() => {});
+  });
   const client = (name: string) =>
     caller.namespace('lapse').component('server').endpoint(name).client();
-  return { server, discovery, client };
+  return { server, discovery, client, silentStarted: silentStarted.promise };
 }
 
 describe('a lease that lapses while calls are in flight', () => {
@@ -92,22 +95,22 @@ describe('a lease that lapses while calls are in flight', () => {
   });
 
   it('calls to an instance that is silent as well fail at once with Disconnected', async () => {
-    const { server, discovery, client } = await network();
+    const clock = new TestClock(Date.now());
+    const { server, discovery, client, silentStarted } = await network(clock);
     const silent = await client('silent');
     const [instance] = await silent.waitForInstances();
     const stream = await silent.generate({});
     const outcome = drain(stream);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await silentStarted;
     (server.transport as MemoryTransport).freeze();
     // Longer than a heartbeat interval, shorter than the missed heartbeats that would end
-    // the connection on their own.
-    await new Promise((resolve) => setTimeout(resolve, 1.5 * HEARTBEAT_MS));
-    const t0 = performance.now();
+    // the connection on their own: only the lapse can end the call now.
+    clock.advance(1.5 * HEARTBEAT_MS);
     discovery.lapse(instance!);
+    // No time passes from here on: the call fails on the lapse itself.
     const { error } = await outcome;
     expect(error).toBeInstanceOf(Disconnected);
     expect((error as Error).message).toMatch(/stopped renewing its lease/);
-    expect(performance.now() - t0).toBeLessThan(50);
     (server.transport as MemoryTransport).thaw();
   });
 });

@@ -162,6 +162,7 @@ describe('bad options', () => {
     [{ window: 1.5 }, /options.window must be an integer/],
     [{ port: 70000 }, /options.port must be an integer 0-65535/],
     [{ token: '' }, /options.token must be a non-empty string/],
+    [{ clock: Date }, /options.clock must be a Clock \(now, setTimer and clearTimer\)/],
   ])('Runtime.start(%j) throws a TypeError naming the option', async (options, message) => {
     await expect(Runtime.start(options as never)).rejects.toThrow(message);
     await expect(Runtime.start(options as never)).rejects.toBeInstanceOf(TypeError);

@@ -1,6 +1,8 @@
 import { type FSWatcher, watch as fsWatch } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Clock } from '@andon/context';
+import { RepeatingTimer } from '../time/repeating-timer.js';
 import { sameInstance } from './check.js';
 import {
   type EndpointKey,
@@ -30,7 +32,8 @@ export interface FileWatcherContext {
   readonly tempMaxAgeMs: number;
   readonly warn: DiscoveryWarningHandler;
   readonly stats: { badFiles: number; staleRemoved: number };
-  readonly now: () => number;
+  /** Times polls and decides which leases are stale (the discovery's `clock`). */
+  readonly clock: Clock;
   /** The shared secret: leases not signed with it are ignored. */
   readonly secret: string | undefined;
   /** Resolves once the discovery root exists and is this user's alone. */
@@ -73,7 +76,7 @@ export class FileWatcher implements Watcher {
   #idle: Promise<void> = Promise.resolve();
   #fsWatcher: FSWatcher | undefined;
   #dirIno: number | undefined;
-  #poll: NodeJS.Timeout | undefined;
+  #poll: RepeatingTimer | undefined;
   #watchWarned = false;
 
   constructor(
@@ -103,14 +106,13 @@ export class FileWatcher implements Watcher {
     }
     if (this.#view.closed) return;
     if (this.#pending.size > 0 || this.#fullScanDue) this.#schedule(null);
-    this.#poll = setInterval(() => this.#schedule(null), this.ctx.pollMs);
-    this.#poll.unref();
+    this.#poll = new RepeatingTimer(this.ctx.clock, this.ctx.pollMs, () => this.#schedule(null));
   }
 
   close(): void {
     if (this.#view.closed) return;
     this.#view.close();
-    clearInterval(this.#poll);
+    this.#poll?.stop();
     this.#stopFsWatch();
     this.#pending.clear();
     this.onClosed(this);
@@ -270,7 +272,7 @@ export class FileWatcher implements Watcher {
       return undefined;
     }
     const { record } = seen;
-    if (isStale(record, this.ctx.now(), this.ctx.hostname)) {
+    if (isStale(record, this.ctx.clock.now(), this.ctx.hostname)) {
       this.#cache.delete(name);
       return this.#expire(name, id, seen.ino);
     }
@@ -327,7 +329,8 @@ export class FileWatcher implements Watcher {
   }
 
   async #removeLeftovers(names: string[]): Promise<void> {
-    const now = this.ctx.now();
+    // Real time, not the clock: it is compared with the file system's mtime.
+    const now = Date.now();
     await Promise.all(
       names.map(async (name) => {
         const file = join(this.dir, name);

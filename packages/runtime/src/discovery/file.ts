@@ -1,6 +1,10 @@
 import { chmod, mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname as osHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type Clock, systemClock } from '@andon/context';
+import { positiveNumber } from '../option-checks.js';
+import { checkClock } from '../time/check-clock.js';
+import { RepeatingTimer } from '../time/repeating-timer.js';
 import { checkInstance, checkKey, checkListener } from './check.js';
 import {
   type Discovery,
@@ -46,6 +50,13 @@ export interface FileDiscoveryOptions {
    * draw calls to itself by planting a lease file.
    */
   token?: string;
+  /**
+   * The clock of renewals, polls and lease times. Its `now()` is written into leases and
+   * compared with other processes' leases, so it must tell wall-clock epoch milliseconds.
+   * Default `systemClock`; a `TestClock` makes leases renew and lapse only when a test
+   * advances it.
+   */
+  clock?: Clock;
 }
 
 /** Counters of what a {@link FileDiscovery} recovered from. */
@@ -99,7 +110,8 @@ export class FileDiscovery implements Discovery {
   readonly #leases = new Map<string, FileLease>();
   readonly #watchers = new Set<FileWatcher>();
   readonly #stats = { badFiles: 0, staleRemoved: 0, renewFailures: 0 };
-  #heartbeat: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  #heartbeat: RepeatingTimer | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: FileDiscoveryOptions = {}) {
@@ -107,14 +119,22 @@ export class FileDiscovery implements Discovery {
       throw new TypeError('FileDiscovery options must be an object');
     }
     this.dir = resolve(pickDir(options.dir));
-    this.leaseMs = positive('leaseMs', options.leaseMs, DEFAULT_LEASE_MS);
-    this.renewMs = positive('renewMs', options.renewMs, this.leaseMs / 3);
+    this.leaseMs = positiveNumber(
+      'FileDiscovery option leaseMs',
+      options.leaseMs,
+      DEFAULT_LEASE_MS,
+    );
+    this.renewMs = positiveNumber(
+      'FileDiscovery option renewMs',
+      options.renewMs,
+      this.leaseMs / 3,
+    );
     if (this.renewMs >= this.leaseMs) {
       throw new TypeError(
         `FileDiscovery option renewMs (${this.renewMs}) must be less than leaseMs (${this.leaseMs}), or every lease would lapse between renewals`,
       );
     }
-    this.pollMs = positive('pollMs', options.pollMs, DEFAULT_POLL_MS);
+    this.pollMs = positiveNumber('FileDiscovery option pollMs', options.pollMs, DEFAULT_POLL_MS);
     this.#warn = checkWarningHandler(options.onWarning);
     if (
       options.token !== undefined &&
@@ -123,6 +143,7 @@ export class FileDiscovery implements Discovery {
       throw new TypeError('FileDiscovery option token must be a non-empty string');
     }
     this.#token = options.token;
+    this.#clock = checkClock(options.clock, 'FileDiscovery option clock') ?? systemClock;
   }
 
   get stats(): FileDiscoveryStats {
@@ -165,7 +186,7 @@ export class FileDiscovery implements Discovery {
       tempMaxAgeMs: Math.max(10 * this.leaseMs, 10_000),
       warn: this.#warn,
       stats: this.#stats,
-      now: Date.now,
+      clock: this.#clock,
       secret: this.#token,
       rootReady: () => this.#secureRoot(),
     };
@@ -209,7 +230,7 @@ export class FileDiscovery implements Discovery {
       pid: process.pid,
       hostname: this.#hostname,
       leaseMs: this.leaseMs,
-      renewedAt: Date.now(),
+      renewedAt: this.#clock.now(),
     };
     return leaseText(record, this.#token);
   }
@@ -266,7 +287,7 @@ export class FileDiscovery implements Discovery {
     }
     try {
       const record = parseLease(text, instance, leaseFileName(instance.instanceId), this.#token);
-      if (isStale(record, Date.now(), this.#hostname)) return undefined;
+      if (isStale(record, this.#clock.now(), this.#hostname)) return undefined;
       return `pid ${record.pid} on ${record.hostname}`;
     } catch {
       return undefined;
@@ -275,14 +296,13 @@ export class FileDiscovery implements Discovery {
 
   #startHeartbeat(): void {
     if (this.#heartbeat || this.#leases.size === 0) return;
-    this.#heartbeat = setInterval(() => {
+    this.#heartbeat = new RepeatingTimer(this.#clock, this.renewMs, () => {
       for (const lease of this.#leases.values()) lease.renew();
-    }, this.renewMs);
-    this.#heartbeat.unref();
+    });
   }
 
   #stopHeartbeat(): void {
-    clearInterval(this.#heartbeat);
+    this.#heartbeat?.stop();
     this.#heartbeat = undefined;
   }
 
@@ -359,16 +379,6 @@ function pickDir(option: unknown): string {
   }
   const fromEnv = process.env[DISCOVERY_DIR_ENV];
   return fromEnv ? fromEnv : join(tmpdir(), 'andon-discovery');
-}
-
-function positive(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(
-      `FileDiscovery option ${name} must be a positive number of ms, got ${String(value)}`,
-    );
-  }
-  return value;
 }
 
 function alreadyRegistered(instance: Instance, holder: string): Error {

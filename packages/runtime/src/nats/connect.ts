@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Disconnected } from '../errors.js';
+import { positiveNumber } from '../option-checks.js';
 import {
   type NatsConnectOptions,
   type ResolvedNatsOptions,
@@ -71,8 +72,8 @@ export async function openNatsConnection(
 export async function connectNats(options: NatsConnectOptions = {}): Promise<RuntimeNats> {
   const resolved = resolveNatsOptions(options);
   const nc = await openNatsConnection(resolved, {
-    timeoutMs: options.connectTimeoutMs ?? 5000,
-    pingIntervalMs: options.pingIntervalMs ?? 1500,
+    timeoutMs: positiveNumber('options.connectTimeoutMs', options.connectTimeoutMs, 5000),
+    pingIntervalMs: positiveNumber('options.pingIntervalMs', options.pingIntervalMs, 1500),
     tier: 'nats',
   });
   let closing: Promise<void> | undefined;

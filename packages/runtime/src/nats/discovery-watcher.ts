@@ -1,3 +1,4 @@
+import type { Clock } from '@andon/context';
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import { sameInstance } from '../discovery/check.js';
 import {
@@ -35,6 +36,7 @@ export class NatsWatcher implements Watcher {
     readonly key: EndpointKey,
     onChange: (change: InstanceChange) => void,
     private readonly warn: DiscoveryWarningHandler,
+    private readonly clock: Clock,
     private readonly onClosed: (w: NatsWatcher) => void,
   ) {
     this.path = endpointPath(key);
@@ -72,7 +74,7 @@ export class NatsWatcher implements Watcher {
 
   apply(a: Announcement): void {
     if (this.closed) return;
-    const now = performance.now();
+    const now = this.clock.now();
     if (a.kind === 'left') {
       for (const { lease, instanceId } of a.leases) {
         this.#gone.set(lease, now + GONE_MEMORY_MS);

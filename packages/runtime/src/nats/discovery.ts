@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Clock } from '@andon/context';
 import {
   createInbox,
   type Msg,
@@ -22,6 +23,10 @@ import {
   safeWarn,
 } from '../discovery/warning.js';
 import { Disconnected } from '../errors.js';
+import { numberBetween, positiveNumber } from '../option-checks.js';
+import { checkClock } from '../time/check-clock.js';
+import { RepeatingTimer } from '../time/repeating-timer.js';
+import { steadyClock } from '../time/steady-clock.js';
 import { type Announcement, encodeLeft, encodeUp, type LeaseEntry } from './announcement.js';
 import { openNatsConnection } from './connect.js';
 import {
@@ -56,6 +61,13 @@ export interface NatsDiscoveryOptions extends NatsConnectOptions {
   subjectPrefix?: string;
   /** Where recoverable problems go (bad messages, lost connection). Default: a process warning. */
   onWarning?: DiscoveryWarningHandler;
+  /**
+   * The clock of heartbeats and expiry. Silences are measured on this process's clock only
+   * (announcements carry no times), so by default a monotonic one; a `TestClock` makes
+   * leases renew and expire only when a test advances it. The initial query's short waits
+   * for replies stay on real time: they bound a network round trip.
+   */
+  clock?: Clock;
 }
 
 const DEFAULT_LEASE_MS = 1500;
@@ -108,8 +120,9 @@ export class NatsDiscovery implements Discovery {
   readonly #local = new Map<string, LocalKey>();
   readonly #watchers = new Set<NatsWatcher>();
   readonly #status: AsyncIterable<unknown>;
-  #heartbeat: NodeJS.Timeout | undefined;
-  #sweep: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  #heartbeat: RepeatingTimer | undefined;
+  #sweep: RepeatingTimer | undefined;
   #connected = true;
   #closing: Promise<void> | undefined;
 
@@ -125,25 +138,17 @@ export class NatsDiscovery implements Discovery {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError('NatsDiscovery options must be an object');
     }
-    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-    if (
-      typeof leaseMs !== 'number' ||
-      !Number.isFinite(leaseMs) ||
-      leaseMs < 100 ||
-      leaseMs > 3_600_000
-    ) {
-      throw new TypeError(
-        `options.leaseMs must be a number of ms in [100, 3600000]; got ${String(leaseMs)}`,
-      );
-    }
+    const leaseMs = numberBetween(
+      'options.leaseMs',
+      options.leaseMs,
+      DEFAULT_LEASE_MS,
+      100,
+      3_600_000,
+    );
     const prefix = checkSubjectPrefix(options.subjectPrefix ?? DEFAULT_DISCOVERY_PREFIX);
     const warn = checkWarningHandler(options.onWarning);
-    const timeout = options.connectTimeoutMs ?? 5000;
-    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
-      throw new TypeError(
-        `options.connectTimeoutMs must be a positive number; got ${String(timeout)}`,
-      );
-    }
+    const clock = checkClock(options.clock, 'options.clock') ?? steadyClock;
+    const timeout = positiveNumber('options.connectTimeoutMs', options.connectTimeoutMs, 5000);
     if (options.connection !== undefined) {
       if (!isNatsConnection(options.connection)) {
         throw new TypeError(
@@ -156,16 +161,19 @@ export class NatsDiscovery implements Discovery {
         }
       }
       if (options.connection.isClosed()) throw new TypeError('options.connection is closed');
-      return new NatsDiscovery(options.connection, false, leaseMs, prefix, warn, []);
+      return new NatsDiscovery(options.connection, false, leaseMs, prefix, warn, [], clock);
     }
     const resolved = resolveNatsOptions(options);
     const nc = await openNatsConnection(resolved, {
       timeoutMs: timeout,
-      pingIntervalMs: options.pingIntervalMs ?? Math.max(1000, leaseMs),
+      pingIntervalMs: positiveNumber(
+        'options.pingIntervalMs',
+        options.pingIntervalMs,
+        Math.max(1000, leaseMs),
+      ),
       tier: 'nats-discovery',
     });
-    const discovery = new NatsDiscovery(nc, true, leaseMs, prefix, warn, resolved.secrets);
-    return discovery;
+    return new NatsDiscovery(nc, true, leaseMs, prefix, warn, resolved.secrets, clock);
   }
 
   private constructor(
@@ -175,8 +183,10 @@ export class NatsDiscovery implements Discovery {
     prefix: string,
     warn: DiscoveryWarningHandler,
     secrets: readonly string[],
+    clock: Clock,
   ) {
     this.connection = nc;
+    this.#clock = clock;
     this.#owned = owned;
     this.leaseMs = leaseMs;
     this.subjectPrefix = prefix;
@@ -219,7 +229,9 @@ export class NatsDiscovery implements Discovery {
       announceSubject(this.subjectPrefix, checked),
       encodeUp(this.leaseMs, [lease.entry]),
     );
-    this.#heartbeat ??= unref(setInterval(() => this.#beat(), Math.max(10, this.leaseMs / 3)));
+    this.#heartbeat ??= new RepeatingTimer(this.#clock, Math.max(10, this.leaseMs / 3), () =>
+      this.#beat(),
+    );
     return lease;
   }
 
@@ -227,7 +239,9 @@ export class NatsDiscovery implements Discovery {
     const checked = checkKey(key);
     checkListener(onChange);
     this.#checkOpen();
-    const watcher = new NatsWatcher(checked, onChange, this.#warn, (w) => this.#watcherClosed(w));
+    const watcher = new NatsWatcher(checked, onChange, this.#warn, this.#clock, (w) =>
+      this.#watcherClosed(w),
+    );
     // Subscribe before asking, so no join can fall between the answer and the stream.
     watcher.subscription = this.connection.subscribe(announceSubject(this.subjectPrefix, checked), {
       callback: (err, msg) => {
@@ -236,8 +250,10 @@ export class NatsDiscovery implements Discovery {
       },
     });
     this.#watchers.add(watcher);
-    this.#sweep ??= unref(
-      setInterval(() => this.#expire(), Math.max(25, Math.min(250, this.leaseMs / 6))),
+    this.#sweep ??= new RepeatingTimer(
+      this.#clock,
+      Math.max(25, Math.min(250, this.leaseMs / 6)),
+      () => this.#expire(),
     );
     const local = this.#local.get(endpointPath(checked));
     if (local) {
@@ -291,8 +307,8 @@ export class NatsDiscovery implements Discovery {
       this.#local.delete(path);
       if (!this.connection.isClosed()) local.query.unsubscribe();
     }
-    if (this.#local.size === 0 && this.#heartbeat) {
-      clearInterval(this.#heartbeat);
+    if (this.#local.size === 0) {
+      this.#heartbeat?.stop();
       this.#heartbeat = undefined;
     }
     const left: Announcement = {
@@ -360,7 +376,7 @@ export class NatsDiscovery implements Discovery {
 
   #expire(): void {
     if (!this.#connected) return;
-    const now = performance.now();
+    const now = this.#clock.now();
     for (const w of this.#watchers) w.expire(now);
   }
 
@@ -399,7 +415,7 @@ export class NatsDiscovery implements Discovery {
       'NATS connection restored; re-announcing leases and re-reading watchers',
     );
     this.#beat();
-    const now = performance.now();
+    const now = this.#clock.now();
     for (const w of this.#watchers) {
       w.extend(now);
       void this.#query(w);
@@ -437,15 +453,15 @@ export class NatsDiscovery implements Discovery {
   #watcherClosed(watcher: NatsWatcher): void {
     this.#watchers.delete(watcher);
     if (!this.connection.isClosed()) watcher.subscription?.unsubscribe();
-    if (this.#watchers.size === 0 && this.#sweep) {
-      clearInterval(this.#sweep);
+    if (this.#watchers.size === 0) {
+      this.#sweep?.stop();
       this.#sweep = undefined;
     }
   }
 
   #stopTimers(): void {
-    clearInterval(this.#heartbeat);
-    clearInterval(this.#sweep);
+    this.#heartbeat?.stop();
+    this.#sweep?.stop();
     this.#heartbeat = this.#sweep = undefined;
   }
 
@@ -485,11 +501,6 @@ class NatsLease implements Lease {
     this.revoked = true;
     await this.onRevoke(this);
   }
-}
-
-function unref(timer: NodeJS.Timeout): NodeJS.Timeout {
-  timer.unref();
-  return timer;
 }
 
 /** Resolves true if `p` settles within `ms`, false otherwise; never rejects. */

@@ -1,5 +1,6 @@
-import type { CancelReason } from '@andon/context';
+import type { CancelReason, Clock } from '@andon/context';
 import { Disconnected, ProtocolError } from '../errors.js';
+import { RepeatingTimer } from '../time/repeating-timer.js';
 import type { ByteChannel } from '../transports/transport.js';
 import { FrameDecoder } from '../wire/decoder.js';
 import { FrameEncoder } from '../wire/encoder.js';
@@ -20,6 +21,8 @@ export interface ConnectionOptions {
   instanceId: string;
   heartbeatMs: number;
   missedHeartbeats: number;
+  /** Times heartbeats and silences (the runtime's `clock`). */
+  clock: Clock;
   maxFrame: number;
   log: Logger;
   stats: RuntimeStats;
@@ -37,14 +40,14 @@ export abstract class Connection {
   readonly #encoder: FrameEncoder;
   readonly #decoder: FrameDecoder;
   #flushScheduled = false;
-  #lastReceived = performance.now();
+  #lastReceived: number;
   // Set by every chunk received (#heard) and every write (#wrote), and turned into times by
-  // the liveness check, so that neither path reads a clock: a stop runs cold, and every
-  // call on its path is latency.
+  // the liveness check, so that neither path reads a clock (docs/ARCHITECTURE.md, "The stop
+  // path runs cold").
   #heard = false;
-  #lastSent = performance.now();
+  #lastSent: number;
   #wrote = false;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #heartbeat: RepeatingTimer | undefined;
   #heartbeatMs: number;
   #closed = false;
   // The channel holds more unsent bytes than it wants: producers wait for its drain.
@@ -60,6 +63,7 @@ export abstract class Connection {
     protected readonly options: ConnectionOptions,
   ) {
     this.log = options.log;
+    this.#lastReceived = this.#lastSent = options.clock.now();
     this.#heartbeatMs = options.heartbeatMs;
     this.#peerMaxFrame = options.maxFrame;
     this.#encoder = new FrameEncoder(channel.headroom ?? 0);
@@ -153,7 +157,7 @@ export abstract class Connection {
 
   /** Whether anything has come from the peer in the last `ms` (to within a liveness check). */
   heardWithin(ms: number): boolean {
-    return this.#heard || performance.now() - this.#lastReceived < ms;
+    return this.#heard || this.options.clock.now() - this.#lastReceived < ms;
   }
 
   /** The largest payload the peer accepts (its announced frame limit, less the header). */
@@ -197,7 +201,10 @@ export abstract class Connection {
     this.#shutdown(error, true);
   }
 
-  /** Closes the connection and fails every stream on it. */
+  /**
+   * Called once, after the connection has closed (on purpose or not): ends every stream on
+   * it, failing the caller's with `error` and killing the handlers' contexts with `reason`.
+   */
   protected abstract onLost(error: Error, reason: CancelReason): void;
   protected abstract onStreamFrame(
     type: number,
@@ -258,17 +265,19 @@ export abstract class Connection {
   }
 
   #armHeartbeat(): void {
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
-    const interval = this.#heartbeatMs;
+    this.#heartbeat?.stop();
     // Checked four times per interval: a silent peer is found within missed + ½ intervals
     // (a chunk is timed by the first check after it), an idle side pings within 1¼.
-    this.#heartbeat = setInterval(() => this.#checkLiveness(), Math.max(1, interval / 4));
-    this.#heartbeat.unref();
+    this.#heartbeat = new RepeatingTimer(
+      this.options.clock,
+      Math.max(1, this.#heartbeatMs / 4),
+      () => this.#checkLiveness(),
+    );
   }
 
   #checkLiveness(): void {
     if (this.#closed) return;
-    const now = performance.now();
+    const now = this.options.clock.now();
     if (this.#heard) {
       this.#heard = false;
       this.#lastReceived = now;
@@ -310,7 +319,7 @@ export abstract class Connection {
     // What it held of an unfinished frame counts against the process's bound.
     this.#decoder.fail();
     this.#drainWaiters = [];
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat?.stop();
     this.#heartbeat = undefined;
     if (flushFirst) this.channel.end();
     else {

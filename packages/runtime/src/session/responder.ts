@@ -1,4 +1,4 @@
-import type { CancelReason } from '@andon/context';
+import type { CancelReason, Clock, TimerHandle } from '@andon/context';
 import { newNonce, proofMatches, proofOf } from '../shared-secret.js';
 import type { ByteChannel } from '../transports/transport.js';
 import { readU32 } from '../wire/bytes.js';
@@ -29,6 +29,8 @@ export interface ResponderHost {
   streamClosed(stream: ServedStream): void;
   readonly maxStreams: number;
   readonly activeStreams: number;
+  /** The clock handlers' contexts keep time by, when the runtime was given one. */
+  readonly contextClock: Clock | undefined;
 }
 
 export interface ResponderOptions extends ConnectionOptions {
@@ -49,7 +51,7 @@ export class ResponderConnection extends Connection {
   #challenge: { caller: string; responder: string } | undefined;
   #highestStream = 0;
   readonly #streams = new Map<number, ServedStream>();
-  #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  #helloTimer: TimerHandle | undefined;
 
   constructor(
     channel: ByteChannel,
@@ -57,11 +59,11 @@ export class ResponderConnection extends Connection {
     private readonly host: ResponderHost,
   ) {
     super(channel, options);
-    this.#helloTimer = setTimeout(() => {
+    this.#helloTimer = options.clock.setTimer(() => {
+      this.#helloTimer = undefined;
       if (!this.#hello) this.protocolFailure('no HELLO within the handshake timeout');
       else if (this.#challenge) this.protocolFailure('no AUTH within the handshake timeout');
     }, options.helloTimeoutMs ?? HELLO_TIMEOUT_MS);
-    this.#helloTimer.unref();
   }
 
   /** Tells the caller to open no new streams here; in-flight ones may finish. */
@@ -103,7 +105,7 @@ export class ResponderConnection extends Connection {
         heartbeatMs: this.options.heartbeatMs,
         maxFrame: this.options.maxFrame,
       };
-      if (secret === undefined) clearTimeout(this.#helloTimer);
+      if (secret === undefined) this.#clearHelloTimer();
       else {
         this.#challenge = { caller: hello.nonce!, responder: newNonce() };
         welcome.nonce = this.#challenge.responder;
@@ -137,7 +139,7 @@ export class ResponderConnection extends Connection {
         );
       }
       this.#challenge = undefined;
-      clearTimeout(this.#helloTimer);
+      this.#clearHelloTimer();
     } catch (error) {
       this.protocolFailure(`bad handshake: ${(error as Error).message}`);
     }
@@ -189,9 +191,14 @@ export class ResponderConnection extends Connection {
   }
 
   protected onLost(_error: Error, reason: CancelReason): void {
-    clearTimeout(this.#helloTimer);
+    this.#clearHelloTimer();
     for (const stream of [...this.#streams.values()]) stream.lose(reason);
     this.#streams.clear();
+  }
+
+  #clearHelloTimer(): void {
+    if (this.#helloTimer !== undefined) this.options.clock.clearTimer(this.#helloTimer);
+    this.#helloTimer = undefined;
   }
 
   /** @internal */

@@ -191,7 +191,7 @@ export class ResponseStream<T> implements AsyncIterableIterator<T> {
 
   #onContextStop(reason: CancelReason): void {
     if (this.#finished) return;
-    // rootCause(reason), written out: a stop runs cold, where every call costs.
+    // rootCause(reason), written out (docs/ARCHITECTURE.md, "The stop path runs cold").
     let root = reason;
     while (root.kind === 'parent' && root.cause) root = root.cause;
     const deadline = root.kind === 'deadline';

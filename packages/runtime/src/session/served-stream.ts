@@ -34,6 +34,7 @@ export class ServedStream {
     this.context = new Context({
       id: header.id,
       ...(header.budgetMs === undefined ? {} : { timeoutMs: header.budgetMs }),
+      ...(host.contextClock === undefined ? {} : { clock: host.contextClock }),
     });
   }
 
@@ -277,8 +278,8 @@ export class ServedStream {
   }
 
   #release(): void {
-    // Counted once the stream is over rather than in a stop callback: the stop path runs
-    // once per request, cold, and every callback on it is latency.
+    // Counted once the stream is over rather than in a stop callback, which would lengthen
+    // the stop path (docs/ARCHITECTURE.md, "The stop path runs cold").
     const reason = this.context.reason;
     if (reason !== undefined && this.#cancellations !== undefined) {
       const kind = rootCause(reason).kind;
