@@ -4,7 +4,10 @@
 // it and shows what was given.
 
 function refuse(what: string, rule: string, value: unknown): never {
-  throw new TypeError(`${what} must be ${rule}, got ${JSON.stringify(value) ?? String(value)}`);
+  // String() for numbers: JSON would show NaN and Infinity as null.
+  const shown =
+    typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  throw new TypeError(`${what} must be ${rule}, got ${shown}`);
 }
 
 function isFiniteNumber(value: unknown): value is number {

@@ -160,6 +160,10 @@ describe('bad options', () => {
     [{ heartbeatMs: 0 }, /options.heartbeatMs must be a positive number/],
     [{ heartbeatMs: 400_000 }, /options.heartbeatMs must be at most 300000/],
     [{ window: 1.5 }, /options.window must be an integer/],
+    [
+      { missedHeartbeats: Number.NaN },
+      /options.missedHeartbeats must be a positive number, got NaN/,
+    ],
     [{ port: 70000 }, /options.port must be an integer 0-65535/],
     [{ token: '' }, /options.token must be a non-empty string/],
     [{ clock: Date }, /options.clock must be a Clock \(now, setTimer and clearTimer\)/],
