@@ -84,7 +84,7 @@ async function one() {
     for await (const _ of stream) {
       seen++;
       if (!cancel || seen !== at + 1) continue;
-      if (way === 1) context.stopGenerating();
+      if (way === 1) context.stop();
       else if (way === 2) context.kill();
       else break;
     }

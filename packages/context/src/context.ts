@@ -261,12 +261,12 @@ export class Context implements Disposable {
    * Accepts a message or a partial reason (default kind `stop`). No-op once stopped,
    * killed or disposed.
    */
-  stopGenerating(reason?: ReasonInput): void {
+  stop(reason?: ReasonInput): void {
     this.#trigger(STOPPED, reason, 'stop');
   }
 
-  /** Alias of {@link stopGenerating}. */
-  stop(reason?: ReasonInput): void {
+  /** Alias of {@link stop}, for code written against it; `stop()` is the name to use. */
+  stopGenerating(reason?: ReasonInput): void {
     this.#trigger(STOPPED, reason, 'stop');
   }
 

@@ -185,7 +185,7 @@ export class SharedContext implements Disposable {
     this.#trigger(STOPPED, reason, 'stop');
   }
 
-  /** Alias of {@link stop}. */
+  /** Alias of {@link stop}, for code written against it; `stop()` is the name to use. */
   stopGenerating(reason?: ReasonInput): void {
     this.#trigger(STOPPED, reason, 'stop');
   }

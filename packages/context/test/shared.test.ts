@@ -178,6 +178,16 @@ describe('shared context semantics (two views on one thread)', () => {
     for (const s of [a, b, owner]) s.dispose();
   });
 
+  it('stopGenerating is stop on a shared context too', () => {
+    const ctx = new Context();
+    const view = openSharedContext(shareContext(ctx).buffer);
+    view.stopGenerating('enough');
+    expect(view.state).toBe('stopped');
+    expect(view.reason).toMatchObject({ kind: 'stop', message: 'enough' });
+    view.dispose();
+    ctx.dispose();
+  });
+
   it('a reason too long for the buffer is shortened, never dropped', () => {
     const ctx = new Context();
     const owner = shareContext(ctx, { reasonBytes: 128 });

@@ -40,7 +40,7 @@ export async function runClient(options: ClientOptions): Promise<number> {
       say(`Client: Received ${JSON.stringify(item)}`);
       if (++received === STOP_AFTER) {
         say(`Client: Cancelling after ${STOP_AFTER} responses...`);
-        context.stopGenerating();
+        context.stop();
       }
     }
     say('Client: Stream stopped');
