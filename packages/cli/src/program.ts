@@ -6,9 +6,9 @@ import { registerRouter } from './commands/router.js';
 import { registerServe } from './commands/serve.js';
 import { registerTask } from './commands/task.js';
 import { registerWorker } from './commands/worker.js';
+import { logFormatOption } from './lib/command-options.js';
 import { configureLogging, type LogFormat, LogSettingError } from './lib/log.js';
 import { commandPrefix, ERROR, note } from './lib/output.js';
-import { logFormatOption } from './lib/tier-options.js';
 
 // The commands that log (request logs, the runtime's own); `--log-format` goes on these.
 const LOGGING = new Set(['serve', 'frontend', 'worker', 'router', 'demo']);

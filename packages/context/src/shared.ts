@@ -24,7 +24,7 @@ const STATE_NAMES: readonly ContextState[] = ['live', 'stopped', 'killed'];
 // writer is never interrupted by JS code, so only a thread that was terminated mid-write
 // (its reason is lost, the state still crosses) lets the bound matter.
 const SPIN_LIMIT = 1_000_000;
-// Waiting on `stopped()` must keep a worker's event loop alive (a pending Atomics.waitAsync
+// Waiting on `stopped()` must keep a worker thread's event loop alive (a pending Atomics.waitAsync
 // does not); this timer never does any work.
 const KEEP_ALIVE_MS = 2_147_483_647;
 
@@ -47,8 +47,8 @@ export interface ShareOptions {
 
 /**
  * One context seen from several threads through a `SharedArrayBuffer`. The owning thread
- * creates it with {@link shareContext} and posts {@link buffer} to a worker (in `workerData`
- * or a message); the worker opens it with {@link openSharedContext}.
+ * creates it with {@link shareContext} and posts {@link buffer} to a worker thread (in
+ * `workerData` or a message); that thread opens it with {@link openSharedContext}.
  *
  * Guarantees:
  * - {@link isStopped} and {@link isKilled} are a single `Atomics.load`: a CPU-bound loop
@@ -61,10 +61,10 @@ export interface ShareOptions {
  *   state (its callbacks, `signal`, `stopped()`, children all work). It catches up when this
  *   thread's event loop runs, or at once when you read {@link state} or {@link reason} or call
  *   {@link throwIfStopped}.
- * - Disposing the owner's context stops the workers' views (kind `parent`), as dispose does
- *   for live children. Disposing a worker's view releases only that thread.
+ * - Disposing the owner's context stops the other threads' views (kind `parent`), as dispose
+ *   does for live children. Disposing a worker thread's view releases only that thread.
  * - Nothing here keeps a thread alive, except a pending `stopped()` / `killed()` /
- *   `killedOrStopped()` promise of this object (so that a worker can just await it); dispose
+ *   `killedOrStopped()` promise of this object (so that a worker thread can just await it); dispose
  *   releases that too.
  *
  * @example
@@ -73,7 +73,7 @@ export interface ShareOptions {
  * const worker = new Worker(new URL('./crunch.js', import.meta.url), { workerData: shared.buffer });
  * setTimeout(() => ctx.stop('enough'), 1_000);
  *
- * // crunch.js (worker)
+ * // crunch.js (worker thread)
  * const shared = openSharedContext(workerData);
  * while (!shared.isStopped()) crunchOneBlock();
  * shared.dispose();
@@ -220,8 +220,8 @@ export class SharedContext implements Disposable {
   /**
    * Releases this thread's side: the wake-up wait, the keep-alive, the registrations. On
    * the owner's side this also happens when the owner's context is disposed, and a shared
-   * state still live is stopped (kind `parent`) so that no worker keeps working for a
-   * finished request. A worker's view is disposed with it.
+   * state still live is stopped (kind `parent`) so that no worker thread keeps working
+   * for a finished request. A worker thread's view is disposed with it.
    */
   dispose(): void {
     if (this.#disposed) return;
@@ -366,9 +366,9 @@ export class SharedContext implements Disposable {
 }
 
 /**
- * Shares `ctx` with other threads; post the result's `buffer` to a worker, which opens it
- * with {@link openSharedContext}. Stops and kills of `ctx` cross at once; so do stops and
- * kills from the worker, which reach `ctx` itself. Disposing `ctx` releases everything.
+ * Shares `ctx` with other threads; post the result's `buffer` to a worker thread, which
+ * opens it with {@link openSharedContext}. Stops and kills of `ctx` cross at once; so do stops
+ * and kills from that thread, which reach `ctx` itself. Disposing `ctx` releases everything.
  *
  * @example
  * const shared = shareContext(ctx);
@@ -379,8 +379,8 @@ export function shareContext(ctx: Context, options?: ShareOptions): SharedContex
 }
 
 /**
- * Opens, in a worker, a context shared by {@link shareContext}. Dispose it when the worker's
- * work for the request is over.
+ * Opens, in a worker thread, a context shared by {@link shareContext}. Dispose it when the
+ * thread's work for the request is over.
  *
  * @example
  * const shared = openSharedContext(workerData.shared);

@@ -10,7 +10,7 @@ import type { SimulatedEngine } from './engine/engine.js';
 import type { EngineEvent, EngineStats } from './engine/stats.js';
 import { type Subscription, subscription } from './subscription.js';
 
-/** Where a cancellation was counted. */
+/** The tier that counted a cancellation: the front end, or the engine (wherever it runs). */
 export type CancellationTier = 'frontend' | 'engine';
 
 /** Options of {@link ServerMetrics}. */

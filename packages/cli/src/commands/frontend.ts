@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { exitWith } from '../lib/action.js';
+import {
+  exitWithParentOption,
+  graceOption,
+  hostOption,
+  portOption,
+} from '../lib/command-options.js';
 import { addConnectOptions } from '../lib/options.js';
-import { exitWithParentOption, graceOption, hostOption, portOption } from '../lib/tier-options.js';
 import { addAuthOptions } from '../serve/auth-options.js';
 import { type FrontendOptions, runFrontend } from '../serve/frontend.js';
 import { addWaitOptions } from '../serve/wait.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { exitWith } from '../lib/action.js';
+import { exitWithParentOption, graceOption, hostOption } from '../lib/command-options.js';
 import { addConnectOptions } from '../lib/options.js';
-import { exitWithParentOption, graceOption, hostOption } from '../lib/tier-options.js';
 import { type RouterOptions, runRouter } from '../serve/router.js';
 import { addWaitOptions } from '../serve/wait.js';
 

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { exitWith } from '../lib/action.js';
+import { graceOption, hostOption, portOption } from '../lib/command-options.js';
 import { parseInteger, parseMs, parseNatsUrl } from '../lib/options.js';
-import { graceOption, hostOption, portOption } from '../lib/tier-options.js';
 import { readTokenFile } from '../lib/token.js';
 import { addAuthOptions } from '../serve/auth-options.js';
 import { addEngineOptions } from '../serve/engine-options.js';

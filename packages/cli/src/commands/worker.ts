@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { exitWith } from '../lib/action.js';
+import { exitWithParentOption, graceOption, hostOption } from '../lib/command-options.js';
 import { addConnectOptions, parsePort } from '../lib/options.js';
-import { exitWithParentOption, graceOption, hostOption } from '../lib/tier-options.js';
 import { addEngineOptions } from '../serve/engine-options.js';
 import { runWorker, type WorkerOptions } from '../serve/worker.js';
 import { addWorkerTaskOptions } from '../serve/worker-tasks.js';

@@ -12,12 +12,12 @@ export interface MiddleOptions extends ConnectOptions {
 }
 
 /**
- * The middle's handler: forwards each request to the backend under its own incoming
- * context, so a stop or kill from its caller reaches the backend with nothing else to do.
+ * The middle's handler: forwards each request to the server under its own incoming
+ * context, so a stop or kill from its caller reaches the server with nothing else to do.
  */
-export function forwardTo(backend: Client<unknown, unknown>) {
+export function forwardTo(server: Client<unknown, unknown>) {
   return async function* forward(request: unknown, ctx: Context): AsyncGenerator<unknown> {
-    const stream = await backend.generate(request, { context: ctx });
+    const stream = await server.generate(request, { context: ctx });
     for await (const item of stream) {
       say(`Middle server: Forwarding response ${JSON.stringify(item)}`);
       yield item;
@@ -26,7 +26,7 @@ export function forwardTo(backend: Client<unknown, unknown>) {
 }
 
 /**
- * `andon demo middle`: waits for the backend, then serves `<namespace>/middle/generate`
+ * `andon demo middle`: waits for the server, then serves `<namespace>/middle/generate`
  * until SIGINT or SIGTERM, like the server. Resolves with the exit code.
  */
 export async function runMiddle(options: MiddleOptions): Promise<number> {
@@ -36,12 +36,12 @@ export async function runMiddle(options: MiddleOptions): Promise<number> {
     async () => {
       rt = await Runtime.start(runtimeOptions(options));
       const ns = rt.namespace(options.namespace);
-      const backend = await ns.component('server').endpoint('generate').client();
+      const server = await ns.component('server').endpoint('generate').client();
       status('middle', `waiting for ${options.namespace}/server/generate`);
       // A signal cuts the wait short.
-      await race(backend.waitForInstances({ timeoutMs: FOREVER_MS }), life.context);
+      await race(server.waitForInstances({ timeoutMs: FOREVER_MS }), life.context);
       const endpoint = ns.component('middle').endpoint('generate');
-      await endpoint.serve(forwardTo(backend));
+      await endpoint.serve(forwardTo(server));
       status('middle', `${READY}${endpoint.path} as instance ${rt.instanceId}`);
     },
     async () => {

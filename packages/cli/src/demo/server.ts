@@ -18,8 +18,8 @@ export const COUNT = 1000;
 export const STEP_MS = 100;
 
 /**
- * The backend's handler: streams 0..999, one every 100 ms, and looks at `ctx.isStopped()`
- * before each step, as Dynamo's demo backend does, and again before sending what the step
+ * The demo server's handler: streams 0..999, one every 100 ms, and looks at `ctx.isStopped()`
+ * before each step, as the server of Dynamo's demo does, and again before sending what the step
  * made: a graceful stop produces nothing new. A stop ends the stream normally (the caller
  * asked for it), so the caller sees a clean end rather than an error.
  */

@@ -32,7 +32,10 @@ export interface SimulatedEngineOptions {
    * `stop`), drawn from the seed in this range. Default 32..512.
    */
   naturalLength?: { min: number; max: number };
-  /** Tier name carried by the errors this engine raises. Default `engine`. */
+  /**
+   * The tier name this engine gives: the `tier` of the errors it raises and the `origin` of
+   * the reasons it stops sequences with. Default `engine`.
+   */
   tier?: string;
   /**
    * A sequence whose reader has not taken this many generated tokens is parked: no decode

@@ -108,7 +108,8 @@ const FRONTEND_ORIGIN = 'http-frontend';
  *
  * Each request runs under a {@link Context} whose id is the request id (`x-request-id`,
  * honoured and always echoed). A client that goes away before its response is complete
- * kills that context with kind `disconnect`, which stops the backend's work in every tier.
+ * kills that context with kind `disconnect`, which stops the work in every tier behind it
+ * (a router, the engine in a worker).
  *
  * @example
  * const engine = new SimulatedEngine({ slots: 4 });

@@ -9,7 +9,7 @@ import type { OpenAIErrorBody } from '../openai/errors.js';
  * left is a no-op: the disconnect is handled where `close` is watched.
  *
  * The status line goes out with the first event or the first heartbeat, whichever comes
- * first. Until then the response is still a plain one: a backend error that arrives early
+ * first. Until then the response is still a plain one: an error from the backend that arrives early
  * (overloaded, no instances — through the runtime these surface on the first read) can
  * still be answered with its real HTTP status, and a long queue wait still gets heartbeats.
  */

@@ -2,7 +2,8 @@ import { Option } from 'commander';
 import { LOG_FORMATS } from './log.js';
 import { parseHost, parseMs, parsePort } from './options.js';
 
-// Option factories shared by the serving commands (worker, router, frontend, serve).
+// Option factories more than one command shares: the serving commands (worker, router,
+// frontend, serve) and, for --log-format, the program itself.
 
 /** `--grace-ms`: on the first signal, how long in-flight work may finish. */
 export const graceOption = (help: string, ms = 5000) =>
