@@ -211,6 +211,28 @@ describe('SimulatedEngine', () => {
     );
   });
 
+  it('refuses bad options with a TypeError naming the option and the value it got', () => {
+    for (const [options, message] of [
+      [{ slots: 0 }, 'SimulatedEngine: slots must be an integer >= 1, got 0'],
+      [{ slots: 1.5 }, 'SimulatedEngine: slots must be an integer >= 1, got 1.5'],
+      [{ maxQueue: -1 }, 'SimulatedEngine: maxQueue must be an integer >= 0, got -1'],
+      [{ tokenMs: '20' }, 'SimulatedEngine: tokenMs must be a finite number >= 0, got "20"'],
+      [
+        { prefillBaseMs: Number.NaN },
+        'SimulatedEngine: prefillBaseMs must be a finite number >= 0, got NaN',
+      ],
+      [
+        { naturalLength: { min: 5, max: 2 } },
+        'SimulatedEngine: naturalLength.max must be >= naturalLength.min (5), got 2',
+      ],
+      [{ maxUnreadTokens: 0 }, 'SimulatedEngine: maxUnreadTokens must be an integer >= 1, got 0'],
+    ] as const) {
+      const attempt = () => new SimulatedEngine(options as never);
+      expect(attempt).toThrow(TypeError);
+      expect(attempt).toThrow(message);
+    }
+  });
+
   it('prefill takes longer for longer prompts', async () => {
     const engine = new SimulatedEngine({ tokenMs: 0, prefillBaseMs: 0, prefillMsPerToken: 1 });
     const timeToFirst = async (prompt: string) => {

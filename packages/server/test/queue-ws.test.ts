@@ -1,6 +1,8 @@
+import { TaskManager } from '@andon/tasks';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { waitFor } from '../../../test/support/wait.js';
+import { OpenAIServer, SimulatedEngine } from '../src/index.js';
 import { startApp } from './helpers.js';
 import { apiKeys, KEYS, type QueueApp, startQueueApp } from './support/queue-app.js';
 import { QueueClient, type Received } from './support/queue-client.js';
@@ -436,5 +438,29 @@ describe('the request queue over WebSocket', () => {
     expect(count('Timeout')).toBeLessThanOrEqual(before.timers);
     expect(count('Immediate')).toBeLessThanOrEqual(before.immediates);
     expect(app.liveChangeListeners()).toBe(0);
+  });
+});
+
+describe('the queue options', () => {
+  it('refuses a value that is not a number > 0 with a TypeError naming the option and the value', async () => {
+    const tasks = await TaskManager.open();
+    const engine = new SimulatedEngine();
+    try {
+      for (const [webSocket, message] of [
+        [{ maxFollowed: 0 }, 'OpenAIServer: webSocket.maxFollowed must be a number > 0, got 0'],
+        [
+          { authTimeoutMs: '5' },
+          'OpenAIServer: webSocket.authTimeoutMs must be a number > 0, got "5"',
+        ],
+      ] as const) {
+        const attempt = () =>
+          new OpenAIServer({ backend: engine, tasks, webSocket: webSocket as never });
+        expect(attempt).toThrow(TypeError);
+        expect(attempt).toThrow(message);
+      }
+    } finally {
+      engine.close();
+      await tasks.shutdown();
+    }
   });
 });

@@ -7,6 +7,12 @@ import {
 } from '@andon/context';
 import { Overloaded } from '@andon/runtime';
 import type { CompletionBackend, EngineChunk, EngineRequest, FinishReason } from '../backend.js';
+import {
+  nonNegativeInteger,
+  nonNegativeNumber,
+  positiveInteger,
+  refuse,
+} from '../option-checks.js';
 import { type Subscription, subscription } from '../subscription.js';
 import { preciseNow } from '../time.js';
 import { OutputChannel } from './output-channel.js';
@@ -14,6 +20,8 @@ import type { EngineEvent, EngineStats, SequencePhase } from './stats.js';
 import { StopStringMatcher } from './stop-strings.js';
 import { countTokens, hashString, seededRandom, TextGenerator } from './text.js';
 import { assertEngineRequest } from './validate-request.js';
+
+const WHERE = 'SimulatedEngine';
 
 /** Options of {@link SimulatedEngine}. Times are milliseconds. */
 export interface SimulatedEngineOptions {
@@ -108,22 +116,26 @@ export class SimulatedEngine implements CompletionBackend {
   #parked = 0;
   #closed = false;
 
+  /** @throws TypeError naming an option that is not a number in its range. */
   constructor(options: SimulatedEngineOptions = {}) {
-    this.slots = positiveInteger(options.slots ?? 4, 'slots');
-    this.maxQueue = nonNegativeInteger(options.maxQueue ?? 64, 'maxQueue');
-    this.tokenMs = nonNegativeNumber(options.tokenMs ?? 20, 'tokenMs');
-    this.prefillBaseMs = nonNegativeNumber(options.prefillBaseMs ?? 5, 'prefillBaseMs');
+    this.slots = positiveInteger(`${WHERE}: slots`, options.slots ?? 4);
+    this.maxQueue = nonNegativeInteger(`${WHERE}: maxQueue`, options.maxQueue ?? 64);
+    this.tokenMs = nonNegativeNumber(`${WHERE}: tokenMs`, options.tokenMs ?? 20);
+    this.prefillBaseMs = nonNegativeNumber(`${WHERE}: prefillBaseMs`, options.prefillBaseMs ?? 5);
     this.prefillMsPerToken = nonNegativeNumber(
+      `${WHERE}: prefillMsPerToken`,
       options.prefillMsPerToken ?? 0.1,
-      'prefillMsPerToken',
     );
     const natural = options.naturalLength ?? { min: 32, max: 512 };
-    const min = positiveInteger(natural.min, 'naturalLength.min');
-    const max = positiveInteger(natural.max, 'naturalLength.max');
-    if (max < min) throw new RangeError('SimulatedEngine: naturalLength.max must be >= min');
+    const min = positiveInteger(`${WHERE}: naturalLength.min`, natural.min);
+    const max = positiveInteger(`${WHERE}: naturalLength.max`, natural.max);
+    if (max < min) refuse(`${WHERE}: naturalLength.max`, `>= naturalLength.min (${min})`, max);
     this.naturalLength = { min, max };
     this.tier = options.tier ?? 'engine';
-    this.maxUnreadTokens = positiveInteger(options.maxUnreadTokens ?? 32, 'maxUnreadTokens');
+    this.maxUnreadTokens = positiveInteger(
+      `${WHERE}: maxUnreadTokens`,
+      options.maxUnreadTokens ?? 32,
+    );
   }
 
   /**
@@ -365,25 +377,4 @@ export class SimulatedEngine implements CompletionBackend {
       }
     }
   }
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`SimulatedEngine: ${name} must be an integer >= 1, got ${value}`);
-  }
-  return value;
-}
-
-function nonNegativeInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`SimulatedEngine: ${name} must be an integer >= 0, got ${value}`);
-  }
-  return value;
-}
-
-function nonNegativeNumber(value: number, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(`SimulatedEngine: ${name} must be a finite number >= 0, got ${value}`);
-  }
-  return value;
 }

@@ -1,4 +1,5 @@
 import type { EngineRequest } from '../backend.js';
+import { positiveInteger } from '../option-checks.js';
 
 /**
  * What a worker accepts in one engine request, whoever sends it. The front end checks its
@@ -28,13 +29,11 @@ const UNBOUNDED: Required<EngineLimits> = {
   maxStopStrings: Number.MAX_SAFE_INTEGER,
 };
 
-/** Fills in the defaults of `limits`, checking the ones given. */
+/** Fills in the defaults of `limits`, checking the ones given. @throws TypeError naming one. */
 export function engineLimits(limits: EngineLimits = {}): Required<EngineLimits> {
   const resolved = { ...DEFAULTS, ...limits };
   for (const [name, value] of Object.entries(resolved)) {
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new TypeError(`engine limits: ${name} must be an integer >= 1, got ${String(value)}`);
-    }
+    positiveInteger(`engine limits: ${name}`, value);
   }
   return resolved;
 }

@@ -1,3 +1,5 @@
+import { positiveNumber } from '../option-checks.js';
+
 /**
  * Settings of the request queue's WebSocket (`GET /v1/ws`, docs/QUEUE.md). All optional;
  * the defaults are what the doc promises.
@@ -37,9 +39,7 @@ export function queueSettings(options: QueueSocketOptions = {}): QueueSettings {
     maxFollowed: options.maxFollowed ?? 1_000,
   };
   for (const [name, value] of Object.entries(settings)) {
-    if (!Number.isFinite(value) || value <= 0) {
-      throw new TypeError(`OpenAIServer: webSocket.${name} must be a number > 0, got ${value}`);
-    }
+    positiveNumber(`OpenAIServer: webSocket.${name}`, value);
   }
   return settings;
 }
