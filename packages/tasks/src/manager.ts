@@ -15,6 +15,7 @@ import {
 import type { Kind, KindOptions, TaskHandler } from './kind.js';
 import { MemoryStore } from './memory-store.js';
 import { checkKindName, checkTaskId, isTaskId } from './names.js';
+import { nonNegativeInteger, nonNegativeNumber, positiveNumber } from './option-checks.js';
 import { isSharedStore, type SharedTaskStore } from './shared-store.js';
 import type { TaskStore } from './store.js';
 import { isTerminal, type TaskFilter, type TaskRecord } from './task.js';
@@ -185,16 +186,23 @@ export class TaskManager {
     this.store = options.store ?? new MemoryStore();
     this.#shared = isSharedStore(this.store) ? this.store : undefined;
     this.#clock = options.clock ?? systemClock;
+    const option = (name: string) => `TaskManager.open(options): options.${name}`;
     this.#defaults = {
       concurrency:
         this.#shared === undefined
-          ? positive('concurrency', options.concurrency ?? 4)
-          : nonNegative('concurrency', options.concurrency ?? 4),
-      maxQueued: nonNegative('maxQueued', options.maxQueued ?? 1_000),
-      keepForMs: nonNegative('keepForMs', options.keepForMs ?? 3_600_000),
+          ? positiveNumber(option('concurrency'), options.concurrency ?? 4)
+          : nonNegativeNumber(option('concurrency'), options.concurrency ?? 4),
+      maxQueued: nonNegativeNumber(option('maxQueued'), options.maxQueued ?? 1_000),
+      keepForMs: nonNegativeNumber(option('keepForMs'), options.keepForMs ?? 3_600_000),
     };
-    this.#watchBufferSize = positive('watchBufferSize', options.watchBufferSize ?? 1_024);
-    this.#sweepIntervalMs = positive('sweepIntervalMs', options.sweepIntervalMs ?? 60_000);
+    this.#watchBufferSize = positiveNumber(
+      option('watchBufferSize'),
+      options.watchBufferSize ?? 1_024,
+    );
+    this.#sweepIntervalMs = positiveNumber(
+      option('sweepIntervalMs'),
+      options.sweepIntervalMs ?? 60_000,
+    );
   }
 
   /**
@@ -215,19 +223,29 @@ export class TaskManager {
     if (this.#kinds.has(`${app}/${model}`)) {
       throw new TypeError(`${where}: the kind ${app}/${model} is defined already`);
     }
+    const option = (name: string) => `${where}: options.${name}`;
+    const concurrency = options.concurrency ?? this.#defaults.concurrency;
     const kind: Kind = {
       app,
       model,
       handler: handler as TaskHandler,
       timeoutMs:
-        options.timeoutMs === undefined ? undefined : positive('timeoutMs', options.timeoutMs),
+        options.timeoutMs === undefined
+          ? undefined
+          : positiveNumber(option('timeoutMs'), options.timeoutMs),
       concurrency:
         this.#shared === undefined
-          ? positive('concurrency', options.concurrency ?? this.#defaults.concurrency)
-          : nonNegative('concurrency', options.concurrency ?? this.#defaults.concurrency),
-      maxQueued: nonNegative('maxQueued', options.maxQueued ?? this.#defaults.maxQueued),
-      keepForMs: nonNegative('keepForMs', options.keepForMs ?? this.#defaults.keepForMs),
-      killAfterMs: nonNegative('killAfterMs', options.killAfterMs ?? 5_000),
+          ? positiveNumber(option('concurrency'), concurrency)
+          : nonNegativeNumber(option('concurrency'), concurrency),
+      maxQueued: nonNegativeNumber(
+        option('maxQueued'),
+        options.maxQueued ?? this.#defaults.maxQueued,
+      ),
+      keepForMs: nonNegativeNumber(
+        option('keepForMs'),
+        options.keepForMs ?? this.#defaults.keepForMs,
+      ),
+      killAfterMs: nonNegativeNumber(option('killAfterMs'), options.killAfterMs ?? 5_000),
       validate: options.validate as ((input: unknown) => unknown) | undefined,
       finalize: options.finalize,
     };
@@ -373,13 +391,12 @@ export class TaskManager {
    * Iteration rejects with `TaskNotFoundError` for an unknown task.
    */
   events(app: string, model: string, id: string, options: WatchOptions = {}): TaskWatch {
-    const after = options.after ?? 0;
-    if (!Number.isInteger(after) || after < 0) {
-      throw new TypeError(
-        `TaskManager.events(…, { after }): after must be a whole number >= 0, got ${after}`,
-      );
-    }
-    const bufferSize = positive('bufferSize', options.bufferSize ?? this.#watchBufferSize);
+    const where = 'TaskManager.events(app, model, id, options)';
+    const after = nonNegativeInteger(`${where}: options.after`, options.after ?? 0);
+    const bufferSize = positiveNumber(
+      `${where}: options.bufferSize`,
+      options.bufferSize ?? this.#watchBufferSize,
+    );
     return new TaskWatch(this.store, id, after, bufferSize, async () => {
       if ((await this.get(app, model, id)) === undefined) throw new TaskNotFoundError(id);
     });
@@ -451,7 +468,12 @@ export class TaskManager {
    * then closes the store. Idempotent.
    */
   shutdown(options: { graceMs?: number } = {}): Promise<void> {
-    this.#closing ??= this.#shutDown(nonNegative('graceMs', options.graceMs ?? 10_000));
+    this.#closing ??= this.#shutDown(
+      nonNegativeNumber(
+        'TaskManager.shutdown(options): options.graceMs',
+        options.graceMs ?? 10_000,
+      ),
+    );
     return this.#closing;
   }
 
@@ -636,18 +658,4 @@ async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<
   } finally {
     clearTimeout(timer);
   }
-}
-
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`@andon/tasks: ${name} must be a number > 0, got ${value}`);
-  }
-  return value;
-}
-
-function nonNegative(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) {
-    throw new TypeError(`@andon/tasks: ${name} must be a number >= 0, got ${value}`);
-  }
-  return value;
 }

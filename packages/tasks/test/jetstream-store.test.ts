@@ -70,4 +70,16 @@ describe.skipIf(natsServerBin === undefined)('JetStreamStore names', () => {
       JetStreamStore.open({ connection: await nats.connect(), prefix: 'has.dot' }),
     ).rejects.toThrow(/prefix must be 1-32 letters, digits, '_' or '-', got "has.dot"/);
   });
+
+  it('refuses a livenessMs under 100 with a TypeError naming the option and the value', async () => {
+    const connection = await nats.connect();
+    const refused = await JetStreamStore.open({ connection, livenessMs: 50 }).catch(
+      (e: unknown) => e,
+    );
+    await connection.close();
+    expect(refused).toBeInstanceOf(TypeError);
+    expect((refused as Error).message).toBe(
+      'JetStreamStore.open(options): options.livenessMs must be a number >= 100, got 50',
+    );
+  });
 });

@@ -207,6 +207,40 @@ describe('TaskManager: bad input', () => {
     );
   });
 
+  it('refuses bad numeric options with a TypeError naming the option and the value it got', async () => {
+    const opening = 'TaskManager.open(options): options';
+    for (const [options, message] of [
+      [{ concurrency: 0 }, `${opening}.concurrency must be a number > 0, got 0`],
+      [{ maxQueued: -1 }, `${opening}.maxQueued must be a number >= 0, got -1`],
+      [{ keepForMs: Number.NaN }, `${opening}.keepForMs must be a number >= 0, got NaN`],
+      [{ watchBufferSize: '8' }, `${opening}.watchBufferSize must be a number > 0, got "8"`],
+    ] as const) {
+      const refused = await TaskManager.open(options as never).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(TypeError);
+      expect((refused as Error).message).toBe(message);
+    }
+    const tasks = await open();
+    const define = 'TaskManager.define(app, model, handler, options): options';
+    for (const [options, message] of [
+      [{ timeoutMs: 0 }, `${define}.timeoutMs must be a number > 0, got 0`],
+      [{ killAfterMs: -5 }, `${define}.killAfterMs must be a number >= 0, got -5`],
+    ] as const) {
+      const attempt = () => tasks.define('demo', 'Bad', async () => 1, options);
+      expect(attempt).toThrow(TypeError);
+      expect(attempt).toThrow(message);
+    }
+    const events = 'TaskManager.events(app, model, id, options): options';
+    expect(() => tasks.events('demo', 'Bad', 'x', { after: 1.5 })).toThrow(
+      `${events}.after must be an integer >= 0, got 1.5`,
+    );
+    expect(() => tasks.events('demo', 'Bad', 'x', { bufferSize: 0 })).toThrow(
+      `${events}.bufferSize must be a number > 0, got 0`,
+    );
+    expect(() => tasks.shutdown({ graceMs: -1 })).toThrow(
+      'TaskManager.shutdown(options): options.graceMs must be a number >= 0, got -1',
+    );
+  });
+
   it('refuses a task beyond maxQueued with QueueFullError', async () => {
     const tasks = await open({ maxQueued: 1 });
     const gate = gatedKind(tasks, { concurrency: 1 });

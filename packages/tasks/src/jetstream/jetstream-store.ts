@@ -5,6 +5,7 @@ import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { endedRecord } from '../ended-record.js';
 import { TaskExistsError } from '../errors.js';
+import { numberAtLeast } from '../option-checks.js';
 import type { SharedTaskStore } from '../shared-store.js';
 import { matchesFilter } from '../store-filter.js';
 import {
@@ -79,12 +80,11 @@ export class JetStreamStore implements SharedTaskStore {
       );
     }
     const names = jetStreamNames(options.prefix);
-    const livenessMs = options.livenessMs ?? 10_000;
-    if (!Number.isFinite(livenessMs) || livenessMs < 100) {
-      throw new TypeError(
-        `JetStreamStore.open: livenessMs must be a number >= 100, got ${livenessMs}`,
-      );
-    }
+    const livenessMs = numberAtLeast(
+      'JetStreamStore.open(options): options.livenessMs',
+      options.livenessMs ?? 10_000,
+      100,
+    );
     const replicas = options.replicas ?? 1;
     const nc = options.connection;
     const jsm = await jetstreamManager(nc);
