@@ -1,13 +1,13 @@
 // Request/response throughput of andon with N calls in flight, over NATS or TCP: the same
 // measure as request-reply.mjs (raw NATS request/reply), with an andon client in this
-// process calling the `echo` endpoint of an andon backend in a child process. Each call is a
+// process calling the `echo` endpoint of an andon server in a child process. Each call is a
 // whole andon stream: REQUEST, one DATA, END.
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Runtime } from '@andon/runtime';
-import { forkBackend, measureInFlight } from './lib/backend.mjs';
+import { forkServer, measureInFlight } from './lib/server-tier.mjs';
 
-const BACKEND = fileURLToPath(new URL('../runtime/andon/backend.mjs', import.meta.url));
+const SERVER = fileURLToPath(new URL('../runtime/andon/server.mjs', import.meta.url));
 
 /**
  * @example
@@ -18,12 +18,12 @@ export async function andonRequestReply(
   transport,
   { natsUrl, inFlight = 100, durationMs = 3000, bytes = 32 },
 ) {
-  const backend = await forkBackend(BACKEND, {
+  const server = await forkServer(SERVER, {
     ANDON_BENCH_NATS_URL: natsUrl,
     ANDON_BENCH_TRANSPORT: transport,
   });
-  // The backend's address is JSON naming its namespace and, over TCP, its discovery directory.
-  const { ns, dir } = JSON.parse(backend.address);
+  // The server's address is JSON naming its namespace and, over TCP, its discovery directory.
+  const { ns, dir } = JSON.parse(server.address);
   let rt;
   try {
     rt = await Runtime.start(
@@ -31,7 +31,7 @@ export async function andonRequestReply(
         ? { transport: 'nats', discovery: 'nats', natsUrl }
         : { transport: 'tcp', discovery: 'file', discoveryDir: dir },
     );
-    const client = await rt.namespace(ns).component('backend').endpoint('echo').client();
+    const client = await rt.namespace(ns).component('server').endpoint('echo').client();
     await client.waitForInstances();
     const payload = new Uint8Array(bytes);
     const measured = await measureInFlight(inFlight, durationMs, async () => {
@@ -42,7 +42,7 @@ export async function andonRequestReply(
     return { transport, inFlight, payloadBytes: bytes, ...measured };
   } finally {
     await rt?.shutdown({ graceMs: 0 });
-    await backend.stop();
+    await server.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,8 +1,8 @@
 // Request/reply throughput over NATS with N requests in flight, against a configuration's
-// backend tier (which must answer `<address>.echo`). The harness has no request/reply
-// measure, so this forks the backend itself.
+// server tier (which must answer `<address>.echo`). The harness has no request/reply
+// measure, so this forks the server itself.
 import { connect } from '@nats-io/transport-node';
-import { forkBackend, measureInFlight } from './lib/backend.mjs';
+import { forkServer, measureInFlight } from './lib/server-tier.mjs';
 
 /**
  * @example
@@ -13,16 +13,16 @@ export async function requestReply(
   config,
   { natsUrl, inFlight = 100, durationMs = 3000, bytes = 32 },
 ) {
-  const backend = await forkBackend(config.scripts.backend, { ANDON_BENCH_NATS_URL: natsUrl });
+  const server = await forkServer(config.scripts.server, { ANDON_BENCH_NATS_URL: natsUrl });
   const nc = await connect({ servers: natsUrl, name: 'request-reply-client' });
   try {
     const payload = new Uint8Array(bytes);
     const measured = await measureInFlight(inFlight, durationMs, () =>
-      nc.request(`${backend.address}.echo`, payload, { timeout: 5000 }),
+      nc.request(`${server.address}.echo`, payload, { timeout: 5000 }),
     );
     return { inFlight, payloadBytes: bytes, ...measured };
   } finally {
     await nc.close();
-    await backend.stop();
+    await server.stop();
   }
 }

@@ -7,7 +7,7 @@
 //
 // Configurations: raw-nats (the baseline of bench/BASELINES.md: nats-server as the middle, 3
 // processes), raw-nats-relay (a relay process as the middle: client → nats → relay → nats
-// → backend, the like-for-like baseline for andon's 3-tier route, whose middle is a process
+// → server, the like-for-like baseline for andon's 3-tier route, whose middle is a process
 // too), raw-tcp (the floor of bench/runtime), andon-nats (andon's runtime over its NATS
 // transport and NATS discovery, ./andon-nats) and andon-tcp (../runtime/andon). Ratios are
 // reported against raw-nats (p50VsRawNats), raw-nats-relay (p50VsRawNatsRelay) and raw-tcp;
@@ -85,8 +85,8 @@ try {
   const andonVsRawNats = {};
   // Which baseline has the same processes as each andon route, so the ratio to read is clear.
   const likeForLike = {
-    '2-tier': 'raw-nats: client → nats-server → backend, the three processes of bench/BASELINES.md',
-    '3-tier': 'raw-nats-relay: client → nats-server → middle process → nats-server → backend',
+    '2-tier': 'raw-nats: client → nats-server → server, the three processes of bench/BASELINES.md',
+    '3-tier': 'raw-nats-relay: client → nats-server → middle process → nats-server → server',
   };
   for (const [route, rows] of Object.entries(results.cancelLatency)) {
     const a = rows['andon-nats'];

@@ -7,7 +7,7 @@
  * A directory `bench/runtime/<name>/` with `config.mjs` whose default export is
  *
  *     { name: string, description?: string,
- *       scripts: { backend: URL | path, middle: URL | path, client: URL | path } }
+ *       scripts: { server: URL | path, middle: URL | path, client: URL | path } }
  *
  * Each script is one tier, run as its own process with `child_process.fork` (so
  * `process.send` reaches the harness). `argv[2]` is JSON settings; `./tier.mjs` has helpers
@@ -16,17 +16,17 @@
  * clock (CLOCK_MONOTONIC) is one clock for every process.
  *
  * Start order (each step waits for the previous tier's `ready`, 15 s at most):
- * 1. backend: argv `{ "role": "backend" }`. Serves, then sends `{ type: 'ready', address }`.
+ * 1. server: argv `{ "role": "server" }`. Serves, then sends `{ type: 'ready', address }`.
  *    The address is opaque to the harness (host:port, a discovery name, anything).
- * 2. middle: argv `{ "role": "middle", "backend": <backend address> }`. Forwards each client
- *    stream to the backend as a stream of its own (passing stop through), then sends
+ * 2. middle: argv `{ "role": "middle", "server": <server address> }`. Forwards each client
+ *    stream to the server as a stream of its own (passing stop through), then sends
  *    `{ type: 'ready', address }`.
- * 3. client: argv `{ "role": "client", "backend": <addr>, "middle": <addr> }`. Sets up
- *    whatever it needs to call both (route `direct` = straight to the backend, 2 tiers;
+ * 3. client: argv `{ "role": "client", "server": <addr>, "middle": <addr> }`. Sets up
+ *    whatever it needs to call both (route `direct` = straight to the server, 2 tiers;
  *    route `middle` = through the middle, 3 tiers), then sends `{ type: 'ready' }`.
  * Any tier may send `{ type: 'error', message }`; the run then fails with that message.
  *
- * A request carries a JSON body. The backend must understand two:
+ * A request carries a JSON body. The server must understand two:
  *   `{ mode: 'cancel', trial }`: produce one 32-byte item every ~1 ms until stopped.
  *   `{ mode: 'throughput', trial, items }`: produce `items` 32-byte items as fast as the
  *     stream allows (coalescing writes), then end the stream normally.
@@ -36,7 +36,7 @@
  * `tStop = process.hrtime.bigint()` right after the third arrives, then asks for a
  * graceful stop. When its stream has ended it sends
  *   `{ type: 'cancel-result', trial, tStop: '<ns>', received: <items read> }`.
- * The backend's stop handler takes `tObs = process.hrtime.bigint()` as its FIRST statement,
+ * The server's stop handler takes `tObs = process.hrtime.bigint()` as its FIRST statement,
  * and once that stream's handler has finished (so items made after the observation are
  * counted too) sends
  *   `{ type: 'observed', trial, tObs: '<ns>', producedAt: ['<ns>', ...] }`
@@ -59,7 +59,7 @@ import { fileURLToPath } from 'node:url';
 const READY_MS = 15_000;
 const TRIAL_MS = 10_000;
 
-/** Starts backend, middle and client of one configuration. */
+/** Starts server, middle and client of one configuration. */
 export async function startConfiguration(config) {
   checkConfiguration(config);
   const tiers = [];
@@ -150,9 +150,9 @@ export async function startConfiguration(config) {
   };
 
   try {
-    const backend = await spawnTier('backend', {});
-    const middle = await spawnTier('middle', { backend: backend.address });
-    await spawnTier('client', { backend: backend.address, middle: middle.address });
+    const server = await spawnTier('server', {});
+    const middle = await spawnTier('middle', { server: server.address });
+    await spawnTier('client', { server: server.address, middle: middle.address });
   } catch (error) {
     await close();
     throw error;
@@ -197,7 +197,7 @@ function checkConfiguration(config) {
   if (typeof config?.name !== 'string' || config.name === '') {
     throw new TypeError(`a configuration needs a name, got ${JSON.stringify(config?.name)}`);
   }
-  for (const role of ['backend', 'middle', 'client']) {
+  for (const role of ['server', 'middle', 'client']) {
     const script = config.scripts?.[role];
     if (!(script instanceof URL) && typeof script !== 'string') {
       throw new TypeError(`configuration ${config.name} needs scripts.${role} (a URL or a path)`);

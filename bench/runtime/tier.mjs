@@ -1,7 +1,7 @@
 // Helpers for tier processes of any configuration: the harness forks each tier with an IPC
 // channel and passes its settings as JSON in argv[2]. See harness.mjs for the contract.
 
-/** The settings the harness passed: { role, backend?, middle? } (addresses are opaque). */
+/** The settings the harness passed: { role, server?, middle? } (addresses are opaque). */
 export function tierArgs() {
   return JSON.parse(process.argv[2] ?? '{}');
 }

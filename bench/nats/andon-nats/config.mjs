@@ -4,9 +4,9 @@
 export default {
   name: 'andon-nats',
   description:
-    'andon runtime over NATS: client → nats → middle (passes its context on) → nats → backend',
+    'andon runtime over NATS: client → nats → middle (passes its context on) → nats → server',
   scripts: {
-    backend: new URL('./backend.mjs', import.meta.url),
+    server: new URL('./server.mjs', import.meta.url),
     middle: new URL('./middle.mjs', import.meta.url),
     client: new URL('./client.mjs', import.meta.url),
   },

@@ -1,12 +1,12 @@
 // Raw NATS with a relay process as the middle tier: client → nats-server → relay →
-// nats-server → backend. The like-for-like comparison for andon's 3-tier route over NATS,
+// nats-server → server. The like-for-like comparison for andon's 3-tier route over NATS,
 // whose middle is a process of its own. The relay maps each client stream subject to an
 // upstream one and forwards items, END and stop, nothing else.
 import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import { onCommand, report, tierArgs } from '../../runtime/tier.mjs';
 
-const backend = tierArgs().backend;
+const server = tierArgs().server;
 const nc = await connect({ servers: process.env.ANDON_BENCH_NATS_URL, name: 'raw-nats-relay' });
 const p = `bench.rawnats.relay.${randomBytes(4).toString('hex')}`;
 const down = new Map(); // upstream subject → client stream subject
@@ -19,7 +19,7 @@ nc.subscribe(`${p}.req`, {
     const upstream = `${p}.up.${next++}`;
     down.set(upstream, msg.reply);
     up.set(msg.reply, upstream);
-    nc.publish(`${backend}.req`, msg.data, { reply: upstream });
+    nc.publish(`${server}.req`, msg.data, { reply: upstream });
   },
 });
 
@@ -38,7 +38,7 @@ nc.subscribe(`${p}.up.>`, {
 nc.subscribe(`${p}.stop`, {
   callback: (_err, msg) => {
     const upstream = up.get(msg.string());
-    if (upstream) nc.publish(`${backend}.stop`, upstream);
+    if (upstream) nc.publish(`${server}.stop`, upstream);
   },
 });
 

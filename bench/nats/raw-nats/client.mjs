@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import { now, onCommand, report, tierArgs } from '../../runtime/tier.mjs';
 
-const { backend, middle } = tierArgs();
+const { server, middle } = tierArgs();
 const nc = await connect({ servers: process.env.ANDON_BENCH_NATS_URL, name: 'raw-nats-client' });
 const cp = `bench.rawnats.client.${randomBytes(4).toString('hex')}`;
 const handlers = new Map(); // stream subject → { data(), end() }
@@ -70,7 +70,7 @@ function throughput(prefix, trial, streams, itemsPerStream) {
   });
 }
 
-const routes = { direct: backend, middle };
+const routes = { direct: server, middle };
 onCommand(async (command) => {
   const prefix = routes[command.route];
   if (!prefix) throw new Error(`no route ${command.route}`);

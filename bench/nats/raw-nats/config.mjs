@@ -5,7 +5,7 @@ export default {
   name: 'raw-nats',
   description: 'core NATS publish/subscribe, nats-server as the middle, stop on a control subject',
   scripts: {
-    backend: new URL('./backend.mjs', import.meta.url),
+    server: new URL('./server.mjs', import.meta.url),
     middle: new URL('./middle.mjs', import.meta.url),
     client: new URL('./client.mjs', import.meta.url),
   },

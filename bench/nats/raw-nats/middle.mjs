@@ -1,6 +1,6 @@
 // Raw NATS baseline, middle tier: nats-server itself is the middle, so this process only
-// hands the backend's address on and stays up for the harness.
+// hands the server's address on and stays up for the harness.
 import { onCommand, report, tierArgs } from '../../runtime/tier.mjs';
 
 onCommand(() => {});
-report({ type: 'ready', address: tierArgs().backend });
+report({ type: 'ready', address: tierArgs().server });

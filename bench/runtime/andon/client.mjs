@@ -3,11 +3,11 @@ import { Context } from '@andon/context';
 import { now, onCommand, report, tierArgs } from '../tier.mjs';
 import { namespaceOf, startRuntime } from './common.mjs';
 
-const { backend: address } = tierArgs();
+const { server: address } = tierArgs();
 const rt = await startRuntime(address);
 const ns = rt.namespace(namespaceOf(address));
 const clients = {
-  direct: await ns.component('backend').endpoint('generate').client(),
+  direct: await ns.component('server').endpoint('generate').client(),
   middle: await ns.component('middle').endpoint('generate').client(),
 };
 await clients.direct.waitForInstances();

@@ -2,9 +2,9 @@
 // discovery, the middle tier forwarding with its incoming context.
 export default {
   name: 'andon-tcp',
-  description: 'andon runtime over TCP: client → middle (passes its context on) → backend',
+  description: 'andon runtime over TCP: client → middle (passes its context on) → server',
   scripts: {
-    backend: new URL('./backend.mjs', import.meta.url),
+    server: new URL('./server.mjs', import.meta.url),
     middle: new URL('./middle.mjs', import.meta.url),
     client: new URL('./client.mjs', import.meta.url),
   },

@@ -1,11 +1,11 @@
-// andon middle tier: forwards each stream to the backend, passing its incoming context on.
+// andon middle tier: forwards each stream to the server, passing its incoming context on.
 import { report, tierArgs } from '../tier.mjs';
 import { namespaceOf, startRuntime } from './common.mjs';
 
-const { backend: address } = tierArgs();
+const { server: address } = tierArgs();
 const rt = await startRuntime(address);
 const ns = rt.namespace(namespaceOf(address));
-const upstream = await ns.component('backend').endpoint('generate').client();
+const upstream = await ns.component('server').endpoint('generate').client();
 await upstream.waitForInstances();
 
 await ns

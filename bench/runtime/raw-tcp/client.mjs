@@ -1,10 +1,10 @@
 // Raw TCP baseline, client tier: runs the harness's trials over one connection to the
-// middle and one straight to the backend.
+// middle and one straight to the server.
 import { connect } from 'node:net';
 import { now, onCommand, report, tierArgs } from '../tier.mjs';
 import { DATA, END, FrameReader, FrameWriter, parseAddress, REQUEST, STOP } from './frames.mjs';
 
-const { backend, middle } = tierArgs();
+const { server, middle } = tierArgs();
 
 function open(address) {
   return new Promise((resolve, reject) => {
@@ -39,7 +39,7 @@ function open(address) {
   });
 }
 
-const routes = { direct: await open(backend) };
+const routes = { direct: await open(server) };
 if (middle) routes.middle = await open(middle);
 
 function cancelTrial(route, trial) {

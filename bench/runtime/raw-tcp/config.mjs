@@ -4,7 +4,7 @@ export default {
   name: 'raw-tcp',
   description: 'length-prefixed frames over TCP, frame-aware middle, write coalescing',
   scripts: {
-    backend: new URL('./backend.mjs', import.meta.url),
+    server: new URL('./server.mjs', import.meta.url),
     middle: new URL('./middle.mjs', import.meta.url),
     client: new URL('./client.mjs', import.meta.url),
   },

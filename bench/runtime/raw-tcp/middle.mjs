@@ -5,10 +5,10 @@ import { connect, createServer } from 'node:net';
 import { report, tierArgs } from '../tier.mjs';
 import { DATA, END, FrameReader, FrameWriter, parseAddress, REQUEST, STOP } from './frames.mjs';
 
-const { backend } = tierArgs();
-const upstream = connect({ ...parseAddress(backend), noDelay: true });
+const { server: serverAddress } = tierArgs();
+const upstream = connect({ ...parseAddress(serverAddress), noDelay: true });
 upstream.on('error', (error) => {
-  report({ type: 'error', message: `middle lost the backend: ${error.message}` });
+  report({ type: 'error', message: `middle lost the server: ${error.message}` });
   process.exit(1);
 });
 const up = new FrameWriter(upstream);
@@ -29,7 +29,7 @@ const fromUp = new FrameReader((type, stream, buf, start, end) => {
 const clients = new Set(); // { writer, socket } per client connection
 upstream.on('data', (chunk) => {
   fromUp.push(chunk);
-  // Hold the backend back while any client cannot keep up: TCP backpressure end to end.
+  // Hold the server back while any client cannot keep up: TCP backpressure end to end.
   for (const client of clients) {
     client.writer.flush();
     if (!client.writer.congested || waitingForDrain.has(client.socket)) continue;

@@ -1,4 +1,4 @@
-// Raw TCP baseline, backend tier: serves streams of 32-byte items on 127.0.0.1.
+// Raw TCP baseline, server tier: serves streams of 32-byte items on 127.0.0.1.
 //   cancel stream:     an item every ~1 ms until the client's STOP arrives.
 //   throughput stream: `items` items as fast as the socket takes them, then END.
 import { createServer } from 'node:net';

@@ -1,4 +1,4 @@
-// andon backend tier: one 32-byte binary item every ~1 ms until stopped (cancel trials), or
+// andon server tier: one 32-byte binary item every ~1 ms until stopped (cancel trials), or
 // `items` items as fast as credit allows (throughput trials); `echo` answers one item (for
 // the request/response measure in bench/nats).
 import { now, report } from '../tier.mjs';
@@ -8,9 +8,9 @@ const PAYLOAD = new Uint8Array(32).fill(7);
 const KEEP = 16;
 const address = newAddress();
 const rt = await startRuntime(address);
-const backend = rt.namespace(namespaceOf(address)).component('backend');
+const server = rt.namespace(namespaceOf(address)).component('server');
 
-await backend.endpoint('generate').serve(async function* (request, ctx) {
+await server.endpoint('generate').serve(async function* (request, ctx) {
   if (request.mode === 'throughput') {
     for (let i = 0; i < request.items && !ctx.isStopped(); i++) yield PAYLOAD;
     return;
@@ -39,6 +39,6 @@ await backend.endpoint('generate').serve(async function* (request, ctx) {
   }
 });
 
-await backend.endpoint('echo').serve((request) => request);
+await server.endpoint('echo').serve((request) => request);
 
 report({ type: 'ready', address });

@@ -1,4 +1,4 @@
-// What both request/response measures share: a backend tier forked on its own, and a
+// What both request/response measures share: a server tier forked on its own, and a
 // closed loop keeping N calls in flight.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -7,13 +7,13 @@ import { summarize } from './stats.mjs';
 const READY_MS = 15_000;
 
 /**
- * Forks a backend tier (harness contract: ../../runtime/harness.mjs) with `env` added, and
+ * Forks a server tier (harness contract: ../../runtime/harness.mjs) with `env` added, and
  * resolves with its address once it is ready; `stop()` ends it (SIGKILL after 3 s).
  */
-export async function forkBackend(script, env) {
+export async function forkServer(script, env) {
   const child = fork(
     script instanceof URL ? fileURLToPath(script) : script,
-    [JSON.stringify({ role: 'backend' })],
+    [JSON.stringify({ role: 'server' })],
     { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } },
   );
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -26,7 +26,7 @@ export async function forkBackend(script, env) {
   try {
     const address = await new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`backend not ready in ${READY_MS / 1000} s`)),
+        () => reject(new Error(`server not ready in ${READY_MS / 1000} s`)),
         READY_MS,
       );
       child.on('message', (m) => {

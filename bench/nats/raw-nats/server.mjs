@@ -1,4 +1,4 @@
-// Raw NATS baseline, backend tier (harness contract: ../../runtime/harness.mjs). Streams go
+// Raw NATS baseline, server tier (harness contract: ../../runtime/harness.mjs). Streams go
 // through nats-server only; no andon code.
 //   `<p>.req` (reply = the client's stream subject S): start a stream of 32-byte items on S.
 //     cancel: one item every ~1 ms until stopped; throughput: `items` items, then END.
@@ -19,7 +19,7 @@ const EMPTY = new Uint8Array(0);
 const BATCH = 1024;
 const KEEP = 16;
 const p = `bench.rawnats.${randomBytes(4).toString('hex')}`;
-const nc = await connect({ servers: url, name: 'raw-nats-backend' });
+const nc = await connect({ servers: url, name: 'raw-nats-server' });
 const streams = new Map(); // stream subject → state
 
 nc.subscribe(`${p}.stop`, {

@@ -1,3 +1,0 @@
-// The andon backend tier of bench/runtime/andon, over the NATS transport.
-process.env.ANDON_BENCH_TRANSPORT = 'nats';
-await import('../../runtime/andon/backend.mjs');
