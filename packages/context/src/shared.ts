@@ -24,8 +24,8 @@ const STATE_NAMES: readonly ContextState[] = ['live', 'stopped', 'killed'];
 // writer is never interrupted by JS code, so only a thread that was terminated mid-write
 // (its reason is lost, the state still crosses) lets the bound matter.
 const SPIN_LIMIT = 1_000_000;
-// Waiting on `stopped()` must keep a worker thread's event loop alive (a pending Atomics.waitAsync
-// does not); this timer never does any work.
+// Waiting on `stopped()` must keep a worker thread's event loop alive (a pending
+// Atomics.waitAsync does not); this timer never does any work.
 const KEEP_ALIVE_MS = 2_147_483_647;
 
 type WaitAsync = (
@@ -64,8 +64,8 @@ export interface ShareOptions {
  * - Disposing the owner's context stops the other threads' views (kind `parent`), as dispose
  *   does for live children. Disposing a worker thread's view releases only that thread.
  * - Nothing here keeps a thread alive, except a pending `stopped()` / `killed()` /
- *   `killedOrStopped()` promise of this object (so that a worker thread can just await it); dispose
- *   releases that too.
+ *   `killedOrStopped()` promise of this object (so that a worker thread can just await it);
+ *   dispose releases that too.
  *
  * @example
  * // main thread

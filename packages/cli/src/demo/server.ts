@@ -18,10 +18,10 @@ export const COUNT = 1000;
 export const STEP_MS = 100;
 
 /**
- * The demo server's handler: streams 0..999, one every 100 ms, and looks at `ctx.isStopped()`
- * before each step, as the server of Dynamo's demo does, and again before sending what the step
- * made: a graceful stop produces nothing new. A stop ends the stream normally (the caller
- * asked for it), so the caller sees a clean end rather than an error.
+ * The demo server's handler: streams 0..999, one every 100 ms, and looks at
+ * `ctx.isStopped()` before each step, as the server of Dynamo's demo does, and again before
+ * sending what the step made: a graceful stop produces nothing new. A stop ends the stream
+ * normally (the caller asked for it), so the caller sees a clean end rather than an error.
  */
 export function countTo(count: number, ignoreStop = false) {
   return async function* generate(_request: unknown, ctx: Context): AsyncGenerator<number> {
