@@ -15,7 +15,7 @@ export function parseJsonObject(text: string): Record<string, unknown> {
 
 /**
  * Validates an endpoint key and returns a frozen copy, so that a caller mutating its object
- * later cannot change what a backend keys on. Throws a TypeError naming the bad field.
+ * later cannot change what a discovery keys on. Throws a TypeError naming the bad field.
  */
 export function checkKey(value: unknown): EndpointKey {
   if (typeof value !== 'object' || value === null) {
@@ -31,8 +31,8 @@ export function checkKey(value: unknown): EndpointKey {
 
 /**
  * Validates an instance and returns a frozen copy. The instance id obeys the same rules as
- * the names because the file backend uses it as a file name, and every backend must accept
- * the same instances so that switching backends never breaks a runtime.
+ * the names because file discovery uses it as a file name, and every discovery must accept
+ * the same instances so that switching discoveries never breaks a runtime.
  */
 export function checkInstance(value: unknown): Instance {
   const key = checkKey(value);

@@ -1,5 +1,5 @@
 /**
- * Something a discovery backend recovered from on its own but that an operator may want to
+ * Something a discovery recovered from on its own but that an operator may want to
  * know about: a garbage lease file, a failed renewal, a listener that threw.
  */
 export interface DiscoveryWarning {
@@ -11,7 +11,7 @@ export interface DiscoveryWarning {
     | 'watch-failed'
     | 'listener-threw';
   readonly message: string;
-  /** The file concerned, for the file backend. */
+  /** The file concerned, for file discovery. */
   readonly path?: string;
   readonly error?: unknown;
 }

@@ -11,7 +11,7 @@ const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined
  * A response stream: an async iterable of items, plus the call's {@link Context}.
  *
  * - Leaving a `for await` loop early (break, return, throw) kills the remote request.
- * - `stream.context.stopGenerating()` stops it gracefully: items already on their way
+ * - `stream.context.stop()` stops it gracefully: items already on their way
  *   (up to the credit window) still arrive, then the stream ends.
  * - `stream.context.kill()` ends it now: the loop's next step ends it, and items that
  *   arrived but were not read are dropped.
@@ -23,7 +23,7 @@ const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined
  * @example
  * const stream = await client.generate({ prompt: 'hi' }, { context: ctx });
  * for await (const item of stream) {
- *   if (enough(item)) stream.context.stopGenerating();
+ *   if (enough(item)) stream.context.stop();
  * }
  */
 export class ResponseStream<T> implements AsyncIterableIterator<T> {
