@@ -275,7 +275,11 @@ describe('andon demo server / client (separate processes)', () => {
     await client.line(/^Client: Received 4$/, START_MS);
     server.child.kill('SIGTERM');
     await server.line(/shutting down \(grace 60000 ms\)/, EXIT_MS);
-    expect(await server.stillRunningAfter(500)).toBe(true);
+    // Still draining: it goes on serving the stream (it ignores the stop), five steps on.
+    const sent = (line: string) => /^Server: Sending iteration (\d+)$/.exec(line)?.[1];
+    const last = Number(server.stdout.map(sent).findLast((n) => n !== undefined) ?? -1);
+    await server.line(new RegExp(`^Server: Sending iteration ${last + 5}$`), EXIT_MS);
+    expect(server.running).toBe(true);
     server.child.kill('SIGTERM');
     expect(await server.exit(EXIT_MS), server.transcript).toEqual({ code: 143, signal: null });
     expect(server.stderr).toContain('andon demo server: second signal: exiting now');

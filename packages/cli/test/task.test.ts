@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { Cli } from './support/cli.js';
 import { total } from './support/metrics.js';
 import { EXIT_MS, FAST, perTestDir, START_MS, urlOf, workerMetrics } from './support/serve.js';
@@ -237,10 +238,11 @@ describe('andon task', () => {
     expect(await total([metrics!], 'andon_engine_slots_busy')).toBe(1);
     expect((await task(['cancel', id, '--url', url])).stdout).toEqual(['true']);
     expect((await watcher.exit(EXIT_MS)).code).toBe(1);
-    for (let i = 0; i < 200 && (await total([metrics!], 'andon_engine_slots_busy')) > 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    expect(await total([metrics!], 'andon_engine_slots_busy')).toBe(0);
+    await waitFor(
+      async () => (await total([metrics!], 'andon_engine_slots_busy')) === 0,
+      'the worker to free the slot',
+      { everyMs: 25 },
+    );
     expect(
       await total([metrics!], 'andon_cancellations_total', { tier: 'engine', reason: 'stop' }),
     ).toBe(1);
