@@ -20,7 +20,9 @@ function serve(...args: string[]): Cli {
   return new Cli(['serve', '--data-dir', join(dir(), 'data'), ...FAST, ...args], { TMPDIR: dir() });
 }
 
-describe('andon task', () => {
+// Each test runs the CLI several times in a row, a node start-up each: seconds apiece on a
+// loaded 2-core machine, where the default 20 s per test is not enough.
+describe('andon task', { timeout: 60_000 }, () => {
   it('creates, watches, lists and cancels tasks of the local andon serve, which it finds by itself', async () => {
     const server = serve();
     await urlOf(server);
@@ -221,7 +223,9 @@ describe('andon task', () => {
   );
 
   it('with --workers 1, cancelling llm/Complete frees the slot on the worker process', async () => {
-    const server = serve('--workers', '1', '--ms-per-token', '20');
+    // The answer to "hi" ends by itself after 416 tokens: at 100 ms a token that is 41 s for
+    // the cancel to arrive first (at 20 ms, a loaded machine's CLI start-ups took longer).
+    const server = serve('--workers', '1', '--ms-per-token', '100');
     const url = await urlOf(server);
     const [metrics] = workerMetrics(server);
     const created = await task([
