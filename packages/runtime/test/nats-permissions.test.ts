@@ -79,6 +79,9 @@ describe.skipIf(!bin)('NATS permissions', () => {
   });
 
   it('serve() fails with Disconnected, naming the subscription, when the server refuses it', async () => {
+    // A caller already watching, so an announcement, had one been made, would reach it.
+    const caller = await start('full');
+    const client = await caller.namespace(ns).component('deaf').endpoint('echo').client();
     const rt = await start('nolisten');
     const error = await rt
       .namespace(ns)
@@ -90,9 +93,16 @@ describe.skipIf(!bin)('NATS permissions', () => {
     expect((error as Error).message).toMatch(
       /NATS ended the subscription to andon\.v1\.rt\.\S+\.\* \(.*Permissions Violation.*\): its NATS user needs publish and subscribe on "andon\.>"/i,
     );
-    // Nothing was announced: callers never see an instance that cannot hear them.
-    const client = await rt.namespace(ns).component('deaf').endpoint('echo').client();
-    await expect(client.waitForInstances({ timeoutMs: 500 })).rejects.toThrow(/no instance/);
+    // Nothing was announced: callers never see an instance that cannot hear them. A marker
+    // instance announced after the refusal reaches the caller; the deaf one came before it.
+    const marker = await start('full');
+    await marker
+      .namespace(ns)
+      .component('deaf')
+      .endpoint('echo')
+      .serve(async (r) => r);
+    await client.waitForInstances({ timeoutMs: 5000 });
+    expect(client.instances.map((i) => i.instanceId)).toEqual([marker.instanceId]);
     client.close();
   });
 
