@@ -19,6 +19,7 @@ import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { waitFor } from './wait.js';
 
 export interface NatsServerOptions {
   /** Largest message payload the server accepts, in bytes (server default: 1 MiB). */
@@ -277,12 +278,12 @@ async function waitReady(
   void exited.then(() => {
     gone = true;
   });
-  const until = Date.now() + timeoutMs;
-  while (!gone && Date.now() < until) {
-    if (await probe(port)) return !gone && proc.exitCode === null;
-    await sleep(25);
-  }
-  return false;
+  let ready = false;
+  const readyOrGone = async () => gone || (ready = await probe(port));
+  await waitFor(readyOrGone, 'nats-server to send INFO', { timeoutMs, everyMs: 25 }).catch(
+    () => {},
+  );
+  return ready && !gone && proc.exitCode === null;
 }
 
 function probe(port: number): Promise<boolean> {
@@ -311,8 +312,4 @@ async function terminate(proc: ChildProcess, exited: Promise<void>, graceMs: num
   if (graceMs > 0 && (await Promise.race([exited, late])) === 'late') proc.kill('SIGKILL');
   clearTimeout(timer);
   await exited;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

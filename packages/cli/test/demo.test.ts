@@ -169,17 +169,17 @@ describe.skipIf(!natsBin)('andon demo --nats', () => {
     expect(processesMentioning(nats.url)).toEqual([]);
   }, 60_000);
 
-  it('an unreachable NATS server ends the demo at once, naming the tier that could not start', async () => {
-    const started = Date.now();
+  it('an unreachable NATS server ends the demo as soon as a tier exits, naming the tier that could not start', async () => {
     const demo = new Cli(['demo', '--nats', 'nats://127.0.0.1:1'], { TMPDIR: dir });
     expect((await demo.exit(START_MS + EXIT_MS)).code, demo.transcript).toBe(1);
-    // Well before the 15 s the demo gives its middle tier to start serving.
-    expect(Date.now() - started).toBeLessThan(10_000);
     const stderr = demo.stderr.join('\n');
     expect(stderr).toMatch(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/);
+    // It ended on the tier's exit, not on the 15 s it gives the middle tier to start serving
+    // (order, not a wall-clock bound a loaded machine can overrun).
     expect(stderr).toMatch(
       /andon demo: the (server|middle) exited with code 1 before the demo finished/,
     );
+    expect(stderr).not.toMatch(/did not start serving within/);
     expect(processesMentioning('nats://127.0.0.1:1')).toEqual([]);
   }, 60_000);
 });
@@ -275,7 +275,11 @@ describe('andon demo server / client (separate processes)', () => {
     await client.line(/^Client: Received 4$/, START_MS);
     server.child.kill('SIGTERM');
     await server.line(/shutting down \(grace 60000 ms\)/, EXIT_MS);
-    expect(await server.stillRunningAfter(500)).toBe(true);
+    // Still draining: it goes on serving the stream (it ignores the stop), five steps on.
+    const sent = (line: string) => /^Server: Sending iteration (\d+)$/.exec(line)?.[1];
+    const last = Number(server.stdout.map(sent).findLast((n) => n !== undefined) ?? -1);
+    await server.line(new RegExp(`^Server: Sending iteration ${last + 5}$`), EXIT_MS);
+    expect(server.running).toBe(true);
     server.child.kill('SIGTERM');
     expect(await server.exit(EXIT_MS), server.transcript).toEqual({ code: 143, signal: null });
     expect(server.stderr).toContain('andon demo server: second signal: exiting now');

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { Cli, processesMentioning } from './support/cli.js';
 import { expectCancelledOnWorker } from './support/metrics.js';
 import { rawStream, sdk, streamAndAbort, streamToEnd } from './support/openai.js';
@@ -68,11 +69,10 @@ describe('andon serve --workers 2', () => {
     await serve.line(/^andon serve: received SIGINT; shutting down/, EXIT_MS);
     serve.child.kill('SIGINT');
     expect(await serve.exit(EXIT_MS), serve.transcript).toEqual({ code: 130, signal: null });
-    // The worker got SIGKILL on the way out; give the kernel a moment to reap it.
-    for (let i = 0; i < 100 && processesMentioning(dir()).length > 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(processesMentioning(dir())).toEqual([]);
+    // The worker got SIGKILL on the way out; the kernel reaps it soon after.
+    await waitFor(() => processesMentioning(dir()).length === 0, 'the killed worker to be reaped', {
+      everyMs: 50,
+    });
     expect(await readdir(dir())).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { Cli } from './support/cli.js';
 import { total } from './support/metrics.js';
 import { EXIT_MS, FAST, perTestDir, START_MS, urlOf, workerMetrics } from './support/serve.js';
@@ -19,7 +20,9 @@ function serve(...args: string[]): Cli {
   return new Cli(['serve', '--data-dir', join(dir(), 'data'), ...FAST, ...args], { TMPDIR: dir() });
 }
 
-describe('andon task', () => {
+// Each test runs the CLI several times in a row, a node start-up each: seconds apiece on a
+// loaded 2-core machine, where the default 20 s per test is not enough.
+describe('andon task', { timeout: 60_000 }, () => {
   it('creates, watches, lists and cancels tasks of the local andon serve, which it finds by itself', async () => {
     const server = serve();
     await urlOf(server);
@@ -220,7 +223,9 @@ describe('andon task', () => {
   );
 
   it('with --workers 1, cancelling llm/Complete frees the slot on the worker process', async () => {
-    const server = serve('--workers', '1', '--ms-per-token', '20');
+    // The answer to "hi" ends by itself after 416 tokens: at 100 ms a token that is 41 s for
+    // the cancel to arrive first (at 20 ms, a loaded machine's CLI start-ups took longer).
+    const server = serve('--workers', '1', '--ms-per-token', '100');
     const url = await urlOf(server);
     const [metrics] = workerMetrics(server);
     const created = await task([
@@ -237,10 +242,11 @@ describe('andon task', () => {
     expect(await total([metrics!], 'andon_engine_slots_busy')).toBe(1);
     expect((await task(['cancel', id, '--url', url])).stdout).toEqual(['true']);
     expect((await watcher.exit(EXIT_MS)).code).toBe(1);
-    for (let i = 0; i < 200 && (await total([metrics!], 'andon_engine_slots_busy')) > 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    expect(await total([metrics!], 'andon_engine_slots_busy')).toBe(0);
+    await waitFor(
+      async () => (await total([metrics!], 'andon_engine_slots_busy')) === 0,
+      'the worker to free the slot',
+      { everyMs: 25 },
+    );
     expect(
       await total([metrics!], 'andon_cancellations_total', { tier: 'engine', reason: 'stop' }),
     ).toBe(1);

@@ -43,9 +43,8 @@ describe('sharing a context with a worker thread', () => {
     const ctx = new Context({ id: 'req-42' });
     const shared = shareContext(ctx);
     const { next } = startWorker(shared.buffer, 'await-stopped');
+    // Ready once it has begun to await stopped().
     expect(await next()).toEqual({ ready: true, id: 'req-42' });
-    // Let the worker reach its await.
-    await new Promise((resolve) => setTimeout(resolve, 20));
     const stoppedAt = now();
     ctx.stop({ kind: 'disconnect', message: 'client went away', origin: 'edge' });
     const seen = await next<{ at: number; state: string; reason: unknown }>();
@@ -60,7 +59,7 @@ describe('sharing a context with a worker thread', () => {
     const shared = shareContext(ctx);
     const { next } = startWorker(shared.buffer, 'busy-loop');
     await next();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await next()).toEqual({ looping: true });
     ctx.stop('enough');
     // The loop has no await: only its atomic read can have seen the stop.
     const seen = await next<{ checks: number; reason: { message: string } }>();

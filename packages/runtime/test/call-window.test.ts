@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait.js';
 import type { Client } from '../src/client.js';
 import { Runtime } from '../src/runtime.js';
+import { drain } from './support/drain.js';
 
 // A per-call credit window: a consumer that stops reading holds the producer back within
 // that many items, whatever the runtime's own window.
@@ -13,6 +14,8 @@ import { Runtime } from '../src/runtime.js';
 let dir: string;
 let rt: Runtime;
 let client: Client<unknown, number>;
+/** Another endpoint of the same runtime: its calls share the counting call's connection. */
+let marker: Client<unknown, string>;
 let produced = 0;
 
 beforeAll(async () => {
@@ -33,18 +36,30 @@ beforeAll(async () => {
     number
   >;
   await client.waitForInstances();
+  await rt
+    .namespace('w')
+    .component('server')
+    .endpoint('marker')
+    .serve(async () => 'answered');
+  marker = (await rt.namespace('w').component('server').endpoint('marker').client()) as Client<
+    unknown,
+    string
+  >;
+  await marker.waitForInstances();
 });
 
 afterAll(async () => {
   client.close();
+  marker.close();
   await rt.shutdown({ graceMs: 0 });
   rmSync(dir, { recursive: true, force: true });
 });
 
 /**
  * Reads `read` items, then stops reading; waits for the handler to have produced `reach`
- * items, then resolves with how many it produced within a further 100 ms (absence of more
- * can only be timed).
+ * items, then resolves with how many it had produced once a marker call on the same
+ * connection has been answered: the credit the reads sent went before that call, so the
+ * server had taken it (and its producer gone on) before answering.
  */
 async function producedWhenIdle(
   window: number | undefined,
@@ -59,7 +74,7 @@ async function producedWhenIdle(
   });
   for (let i = 0; i < read; i++) expect((await stream.next()).value).toBe(i);
   await waitFor(() => produced >= reach, `the producer to reach ${reach} items`, 10_000);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect((await drain(await marker.generate(null))).items).toEqual(['answered']);
   const total = produced;
   await stream.return();
   context.dispose();

@@ -10,6 +10,8 @@ function instance(id: string, extra: Partial<Instance> = {}): Instance {
 }
 
 const ids = (list: readonly Instance[]) => list.map((i) => i.instanceId).sort();
+// Changes are delivered on a microtask; a timer runs only after every queued microtask, so
+// after a tick whatever was queued has been delivered, however slow the machine (order, not time).
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 const open: MemoryDiscovery[] = [];

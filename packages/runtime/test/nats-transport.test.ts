@@ -38,24 +38,27 @@ afterAll(() => stopAllNatsServers());
 /** Retries a one-item call until it succeeds (the server may still be coming back). */
 async function callUntilAnswered(rt: Runtime, component: string, body: unknown, ms = 10_000) {
   const client = await rt.namespace(ns).component(component).endpoint('echo').client();
-  const deadline = Date.now() + ms;
-  try {
-    for (;;) {
-      let failure: unknown;
-      try {
-        await client.waitForInstances({ timeoutMs: 1000 });
-        const { items, error } = await drain(await client.generate(body));
-        if (!error) return items;
-        failure = error;
-      } catch (error) {
-        failure = error;
-      }
-      if (Date.now() > deadline) throw failure;
-      await new Promise((r) => setTimeout(r, 100));
+  let items: unknown[] = [];
+  let failure: unknown;
+  const answered = async () => {
+    try {
+      await client.waitForInstances({ timeoutMs: 1000 });
+      const result = await drain(await client.generate(body));
+      items = result.items;
+      failure = result.error;
+    } catch (error) {
+      failure = error;
     }
+    return failure === undefined;
+  };
+  try {
+    await waitFor(answered, 'a call to be answered', { timeoutMs: ms, everyMs: 100 });
+  } catch (timedOut) {
+    throw failure ?? timedOut;
   } finally {
     client.close();
   }
+  return items;
 }
 
 /** A Logger that keeps every line, to check what reaches the logs. */

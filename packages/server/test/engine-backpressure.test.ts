@@ -1,5 +1,6 @@
 import { Context } from '@andon/context';
 import { describe, expect, it } from 'vitest';
+import { decodeMarker } from '../../../test/support/engine.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { type EngineChunk, type EngineRequest, SimulatedEngine } from '../src/index.js';
 
@@ -18,13 +19,6 @@ const fast = { tokenMs: 2, prefillBaseMs: 0, prefillMsPerToken: 0 };
 // Long enough that nothing ends by itself during a test.
 const endless = { naturalLength: { min: 10_000, max: 10_000 } };
 
-/** Waits this long and returns true if the counter did not move: absence can only be timed. */
-async function standsStill(read: () => number, ms: number): Promise<boolean> {
-  const before = read();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return read() === before;
-}
-
 describe('SimulatedEngine: bounded unread output', () => {
   it('parks a sequence whose reader has not taken maxUnreadTokens tokens, keeping its slot', async () => {
     const engine = new SimulatedEngine({ ...fast, ...endless, maxUnreadTokens: 8 });
@@ -33,14 +27,16 @@ describe('SimulatedEngine: bounded unread output', () => {
     });
     await waitFor(() => engine.stats().sequencesParked === 1, 'the sequence to park');
     expect(engine.stats()).toMatchObject({ tokensGenerated: 8, slotsBusy: 1 });
-    expect(await standsStill(() => engine.stats().tokensGenerated, 50)).toBe(true);
+    // Parked, it decodes nothing: while 25 marker tokens are decoded, its count stays at 8.
+    expect(await decodeMarker(engine, 25)).toBe(25);
+    expect(engine.stats()).toMatchObject({ tokensGenerated: 8 + 25, sequencesParked: 1 });
 
     // Reading resumes it: the eight tokens come as one merged chunk, then decoding goes on.
     const iterator = stream[Symbol.asyncIterator]();
     const first = await iterator.next();
     expect(first.value).toMatchObject({ tokens: 8 });
     expect(engine.stats().sequencesParked).toBe(0);
-    await waitFor(() => engine.stats().tokensGenerated > 8, 'decoding to resume');
+    await waitFor(() => engine.stats().tokensGenerated > 8 + 25, 'decoding to resume');
     await iterator.return?.();
     expect(engine.stats()).toMatchObject({ slotsBusy: 0, sequencesParked: 0 });
     engine.close();

@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { decodeMarker } from '../../../test/support/engine.js';
 import { waitFor } from '../../../test/support/wait.js';
 import {
   ApiKeys,
@@ -61,13 +62,6 @@ async function readText(iterator: AsyncIterator<ChatCompletionChunk>, chunks?: n
   return { text, finish };
 }
 
-/** Waits this long and returns true if the counter did not move (absence can only be timed). */
-async function standsStill(read: () => Promise<number> | number, ms: number) {
-  const before = await read();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return (await read()) === before;
-}
-
 describe('pause and resume a streaming completion', () => {
   it('embedded: the engine decodes at most maxUnreadTokens (+1 already asked for) while paused, and resumes where it was', async () => {
     const app = await startApp({ engine: engineOptions });
@@ -81,8 +75,14 @@ describe('pause and resume a streaming completion', () => {
     expect(await paused.json()).toEqual({ paused: true });
     const atPause = app.engine.stats().tokensGenerated;
     await waitFor(() => app.engine.stats().sequencesParked === 1, 'the sequence to park');
-    expect(await standsStill(() => app.engine.stats().tokensGenerated, 150)).toBe(true);
-    const decoded = app.engine.stats().tokensGenerated - atPause;
+    // While parked it decodes nothing: the engine's count grows by the marker's tokens only.
+    const parkedAt = app.engine.stats().tokensGenerated;
+    expect(await decodeMarker(app.engine, 10)).toBe(10);
+    expect(app.engine.stats()).toMatchObject({
+      tokensGenerated: parkedAt + 10,
+      sequencesParked: 1,
+    });
+    const decoded = parkedAt - atPause;
     expect(decoded).toBeLessThanOrEqual(MAX_UNREAD + 1);
     expect(app.engine.stats().slotsBusy).toBe(1);
 
@@ -207,8 +207,12 @@ describe('pause and resume a streaming completion', () => {
     const tokens = () => metric(url, 'andon_engine_tokens_generated_total');
     const atPause = await tokens();
     await waitFor(() => engine.stats().sequencesParked === 1, 'the worker to park the sequence');
-    expect(await standsStill(tokens, 150)).toBe(true);
-    const decoded = (await tokens()) - atPause;
+    // While parked it decodes nothing: the count grows by the marker's tokens only.
+    const parkedAt = await tokens();
+    expect(await decodeMarker(engine, 30)).toBe(30);
+    expect(await tokens()).toBe(parkedAt + 30);
+    expect(engine.stats().sequencesParked).toBe(1);
+    const decoded = parkedAt - atPause;
     expect(decoded).toBeLessThanOrEqual(WINDOW + MAX_UNREAD + 2);
     await control(url, 'remote-1', 'resume');
     const after = await readText(iterator);

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { waitFor } from '../../../test/support/wait.js';
 
 /** A hand-written HTTP/1.1 request on a raw socket: the client no library tidies up after. */
 export class RawRequest {
@@ -51,12 +52,10 @@ export class RawRequest {
     what: string,
     timeoutMs = 3_000,
   ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(this.#received)) {
-      if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${what}; received: ${this.#received.slice(-500)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    try {
+      await waitFor(() => predicate(this.#received), what, timeoutMs);
+    } catch {
+      throw new Error(`timed out waiting for ${what}; received: ${this.#received.slice(-500)}`);
     }
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
 import { MemoryStore } from '../src/memory-store.js';
 import type { TaskRecord } from '../src/task.js';
 import { TaskWatch } from '../src/watch.js';
@@ -9,9 +10,13 @@ import { TaskWatch } from '../src/watch.js';
 
 class LaggingEvents extends MemoryStore {
   hidden = 0;
+  /** Reads that came back short because events were hidden. */
+  shortReads = 0;
   override async events(id: string, after: number, limit?: number) {
     const events = await super.events(id, after, limit);
-    return events.slice(0, Math.max(0, events.length - this.hidden));
+    const shown = events.slice(0, Math.max(0, events.length - this.hidden));
+    if (shown.length < events.length) this.shortReads++;
+    return shown;
   }
 }
 
@@ -36,9 +41,11 @@ describe('TaskWatch over a store that shows the ending first', () => {
     store.hidden = 1;
     const watch = new TaskWatch(store, 't', 0, 16);
     expect((await watch.next()).value).toMatchObject({ seq: 1, type: 'progress' });
+    const readsBefore = store.shortReads;
     const terminal = watch.next();
-    // The watch has caught up with what it can read; the event becomes readable later.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The watch reads, finds the terminal event not there yet, and must read on: the event
+    // becomes readable only after it has looked and missed.
+    await waitFor(() => store.shortReads > readsBefore, 'the watch to miss the terminal event');
     store.hidden = 0;
     expect((await terminal).value).toMatchObject({ seq: 2, type: 'complete' });
     expect((await watch.next()).done).toBe(true);

@@ -72,9 +72,8 @@ export class Cli {
     return this.#until(() => this.#ending, ms, 'the process to exit');
   }
 
-  /** True if the process still runs after `ms`. */
-  async stillRunningAfter(ms: number): Promise<boolean> {
-    await new Promise((r) => setTimeout(r, ms));
+  /** True while the process runs (its end not yet seen). */
+  get running(): boolean {
     return this.#ending === undefined;
   }
 

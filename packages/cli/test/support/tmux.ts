@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { waitFor } from '../../../../test/support/wait.js';
 import { BIN } from './cli.js';
 
 /** Fails clearly when tmux is missing: the terminal tests are never skipped. */
@@ -47,16 +48,23 @@ export class Terminal {
     what: string,
     ms = 15_000,
   ): Promise<T> {
-    const deadline = performance.now() + ms;
-    for (;;) {
-      const screen = this.screen();
-      const value = probe(screen);
-      if (value !== undefined && value !== null && value !== false) return value;
-      if (performance.now() > deadline) {
-        throw new Error(`waited ${ms} ms for ${what}; the screen:\n${screen}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
+    let screen = '';
+    let value: T | undefined | null | false;
+    const found = () => value !== undefined && value !== null && value !== false;
+    try {
+      await waitFor(
+        () => {
+          screen = this.screen();
+          value = probe(screen);
+          return found();
+        },
+        what,
+        { timeoutMs: ms, everyMs: 25 },
+      );
+    } catch {
+      throw new Error(`waited ${ms} ms for ${what}; the screen:\n${screen}`);
     }
+    return value as T;
   }
 
   /** Resolves with the command's exit code once the pane shows it. */

@@ -9,7 +9,7 @@ import {
 } from '@andon/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { drain } from './drain.js';
-import type { Network, PeerEvent, TransportFixture } from './peers.js';
+import type { Network, Peer, PeerEvent, TransportFixture } from './peers.js';
 
 const ns = 'conf';
 
@@ -37,6 +37,19 @@ export function defineConformance(fixture: TransportFixture): void {
       const client = await rt.namespace(ns).component(component).endpoint(endpoint).client();
       await client.waitForInstances({ timeoutMs: 10_000 });
       return client;
+    }
+
+    /**
+     * No `generate` handler ever started on `server`. A marker call goes out after anything
+     * the test sent (one connection, in order), so once its handler has reported that it
+     * started, a `generate` request sent before it would have started first.
+     */
+    async function expectNeverStarted(server: Peer): Promise<void> {
+      await drain(await (await clientFor('server', 'early')).generate({}));
+      await server.waitFor((e) => e.type === 'started' && e.endpoint === 'early', 2000, 'marker');
+      expect(server.events.filter((e) => e.type === 'started' && e.endpoint !== 'early')).toEqual(
+        [],
+      );
     }
 
     it('a client stop after 3 items reaches the server as a stop (kind stop) within 1 s, and nothing more is produced', async () => {
@@ -123,8 +136,7 @@ export function defineConformance(fixture: TransportFixture): void {
       const { items, error } = await drain(await client.generate({}, { context: ctx }));
       expect(items).toEqual([]);
       expect(error).toBeUndefined();
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(server.events.filter((e) => e.type === 'started')).toEqual([]);
+      await expectNeverStarted(server);
     });
 
     it('a context stopped between the call and the first read gives an empty stream; the handler never runs', async () => {
@@ -136,8 +148,7 @@ export function defineConformance(fixture: TransportFixture): void {
       const { items, error } = await drain(stream);
       expect(items).toEqual([]);
       expect(error).toBeUndefined();
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(server.events.filter((e) => e.type === 'started')).toEqual([]);
+      await expectNeverStarted(server);
     });
 
     it('a handler that throws gives the client a BackendError with its message and tier', async () => {

@@ -103,11 +103,10 @@ export class RawPeer {
     }
   }
 
+  /** Waits for the connection to close; false if it is still open after `timeoutMs`. */
   async closedWithin(timeoutMs = 3000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    return this.closed;
+    // No frame matches: `next` returns when the close wakes it, or throws at the bound.
+    return (await this.next(() => false, timeoutMs).catch(() => undefined)) === 'closed';
   }
 
   destroy(): void {
