@@ -3,6 +3,7 @@
 // parent can tell that no stream was left behind. Answers "measure" on IPC with its heap
 // (after gc), its active handles and those counts.
 import { Runtime } from '@andon/runtime';
+import { settledHandles } from './handles.mjs';
 
 const rt = await Runtime.start({ transport: 'tcp', discoveryDir: process.env.SOAK_DIR });
 let started = 0;
@@ -35,13 +36,10 @@ process.on('message', async (message) => {
 process.send('ready');
 
 async function measure() {
-  for (let i = 0; i < 3; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    globalThis.gc();
-  }
+  const handles = await settledHandles();
   return {
     heapUsedBytes: process.memoryUsage().heapUsed,
-    handles: process.getActiveResourcesInfo().filter((kind) => kind !== 'TTYWrap').length,
+    handles,
     handlersStarted: started,
     handlersFinished: finished,
     stats: rt.stats(),

@@ -1,7 +1,7 @@
 import { createHook } from 'node:async_hooks';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -279,12 +279,13 @@ describe('FileDiscovery in one process', () => {
     expect(d.stats.badFiles).toBe(1);
     await scansSeen(has, 'unchanged', 2);
     expect(d.stats.badFiles).toBe(1);
-    // Not atomic: a scan may also catch the truncated file in between, hence "at least".
-    await writeFile(join(endpointDir, 'junk.json'), 'xyz');
-    await waitFor(() => d.stats.badFiles >= 2, 'the new version counted');
-    const settled = d.stats.badFiles;
+    // Replaced in one step (written beside the directory, then renamed into it): a scan
+    // sees the old version or the new one, never a truncated file in between.
+    await writeFile(join(dir, 'junk.next'), 'xyz');
+    await rename(join(dir, 'junk.next'), join(endpointDir, 'junk.json'));
+    await waitFor(() => d.stats.badFiles === 2, 'the new version counted');
     await scansSeen(has, 'settled', 2);
-    expect(d.stats.badFiles).toBe(settled);
+    expect(d.stats.badFiles).toBe(2);
   });
 
   it('refuses a second live registration of an instance id, and replaces a stale one', async () => {
