@@ -373,13 +373,13 @@ describe('FileDiscovery in one process', () => {
   });
 
   it('rejects bad options and input with TypeErrors that name them', async () => {
-    expect(() => new FileDiscovery({ dir: '' })).toThrow(/option dir/);
+    expect(() => new FileDiscovery({ dir: '' })).toThrow(/options\.dir/);
     expect(() => new FileDiscovery({ leaseMs: 0 })).toThrow(TypeError);
     expect(() => new FileDiscovery({ leaseMs: Number.NaN })).toThrow(/leaseMs/);
     expect(() => new FileDiscovery({ pollMs: -1 })).toThrow(/pollMs/);
     expect(() => new FileDiscovery({ leaseMs: 100, renewMs: 100 })).toThrow(/renewMs/);
     expect(() => new FileDiscovery({ clock: {} as never })).toThrow(
-      /FileDiscovery option clock must be a Clock/,
+      /new FileDiscovery: options.clock must be a Clock/,
     );
     expect(() => new FileDiscovery({ onWarning: 1 as never })).toThrow(/onWarning/);
     const d = discovery();

@@ -120,30 +120,34 @@ export class FileDiscovery implements Discovery {
     }
     this.dir = resolve(pickDir(options.dir));
     this.leaseMs = positiveNumber(
-      'FileDiscovery option leaseMs',
+      'new FileDiscovery: options.leaseMs',
       options.leaseMs,
       DEFAULT_LEASE_MS,
     );
     this.renewMs = positiveNumber(
-      'FileDiscovery option renewMs',
+      'new FileDiscovery: options.renewMs',
       options.renewMs,
       this.leaseMs / 3,
     );
     if (this.renewMs >= this.leaseMs) {
       throw new TypeError(
-        `FileDiscovery option renewMs (${this.renewMs}) must be less than leaseMs (${this.leaseMs}), or every lease would lapse between renewals`,
+        `new FileDiscovery: options.renewMs (${this.renewMs}) must be less than leaseMs (${this.leaseMs}), or every lease would lapse between renewals`,
       );
     }
-    this.pollMs = positiveNumber('FileDiscovery option pollMs', options.pollMs, DEFAULT_POLL_MS);
+    this.pollMs = positiveNumber(
+      'new FileDiscovery: options.pollMs',
+      options.pollMs,
+      DEFAULT_POLL_MS,
+    );
     this.#warn = checkWarningHandler(options.onWarning);
     if (
       options.token !== undefined &&
       (typeof options.token !== 'string' || options.token.length === 0)
     ) {
-      throw new TypeError('FileDiscovery option token must be a non-empty string');
+      throw new TypeError('new FileDiscovery: options.token must be a non-empty string');
     }
     this.#token = options.token;
-    this.#clock = checkClock(options.clock, 'FileDiscovery option clock') ?? systemClock;
+    this.#clock = checkClock(options.clock, 'new FileDiscovery: options.clock') ?? systemClock;
   }
 
   get stats(): FileDiscoveryStats {
@@ -372,7 +376,7 @@ function pickDir(option: unknown): string {
   if (option !== undefined) {
     if (typeof option !== 'string' || option === '') {
       throw new TypeError(
-        `FileDiscovery option dir must be a non-empty string, got ${JSON.stringify(option)}`,
+        `new FileDiscovery: options.dir must be a non-empty string, got ${JSON.stringify(option)}`,
       );
     }
     return option;

@@ -72,8 +72,16 @@ export async function openNatsConnection(
 export async function connectNats(options: NatsConnectOptions = {}): Promise<RuntimeNats> {
   const resolved = resolveNatsOptions(options);
   const nc = await openNatsConnection(resolved, {
-    timeoutMs: positiveNumber('options.connectTimeoutMs', options.connectTimeoutMs, 5000),
-    pingIntervalMs: positiveNumber('options.pingIntervalMs', options.pingIntervalMs, 1500),
+    timeoutMs: positiveNumber(
+      'connectNats: options.connectTimeoutMs',
+      options.connectTimeoutMs,
+      5000,
+    ),
+    pingIntervalMs: positiveNumber(
+      'connectNats: options.pingIntervalMs',
+      options.pingIntervalMs,
+      1500,
+    ),
     tier: 'nats',
   });
   let closing: Promise<void> | undefined;

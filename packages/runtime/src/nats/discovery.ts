@@ -139,7 +139,7 @@ export class NatsDiscovery implements Discovery {
       throw new TypeError('NatsDiscovery options must be an object');
     }
     const leaseMs = numberBetween(
-      'options.leaseMs',
+      'NatsDiscovery.connect: options.leaseMs',
       options.leaseMs,
       DEFAULT_LEASE_MS,
       100,
@@ -147,8 +147,12 @@ export class NatsDiscovery implements Discovery {
     );
     const prefix = checkSubjectPrefix(options.subjectPrefix ?? DEFAULT_DISCOVERY_PREFIX);
     const warn = checkWarningHandler(options.onWarning);
-    const clock = checkClock(options.clock, 'options.clock') ?? steadyClock;
-    const timeout = positiveNumber('options.connectTimeoutMs', options.connectTimeoutMs, 5000);
+    const clock = checkClock(options.clock, 'NatsDiscovery.connect: options.clock') ?? steadyClock;
+    const timeout = positiveNumber(
+      'NatsDiscovery.connect: options.connectTimeoutMs',
+      options.connectTimeoutMs,
+      5000,
+    );
     if (options.connection !== undefined) {
       if (!isNatsConnection(options.connection)) {
         throw new TypeError(
@@ -167,7 +171,7 @@ export class NatsDiscovery implements Discovery {
     const nc = await openNatsConnection(resolved, {
       timeoutMs: timeout,
       pingIntervalMs: positiveNumber(
-        'options.pingIntervalMs',
+        'NatsDiscovery.connect: options.pingIntervalMs',
         options.pingIntervalMs,
         Math.max(1000, leaseMs),
       ),
