@@ -494,6 +494,18 @@ describe.skipIf(!bin)('NATS discovery (real nats-server)', () => {
     await own.stop();
   });
 
+  it('a watch that starts right after register() resolves finds the instance, with no heartbeat to help', async () => {
+    // The holder's clock never moves, so it announces only at registration.
+    const a = await discovery({ clock: new TestClock(Date.now()) });
+    const b = await discovery();
+    for (let i = 0; i < 20; i++) {
+      const key = { ...KEY, endpoint: `fresh${i}` };
+      await a.register(instance(`n${i}`, key));
+      const w = await b.watch(key, () => {});
+      expect(ids(w.instances), `registration ${i}`).toEqual([`n${i}`]);
+    }
+  });
+
   it('expires an instance one lease time after it was last heard, on the watcher’s clock, while renewals keep the others', async () => {
     const clock = new TestClock(Date.now());
     const a = await discovery({ clock });

@@ -51,7 +51,10 @@ export interface Watcher {
 }
 
 export interface Discovery {
-  /** Publishes `instance` until the lease is revoked, `close()` runs, or the process dies. */
+  /**
+   * Publishes `instance` until the lease is revoked, `close()` runs, or the process dies.
+   * Resolves once it is published: a watch that starts afterwards finds it at once.
+   */
   register(instance: Instance): Promise<Lease>;
   /** Reports the endpoint's instances and every later join and leave to `onChange`. */
   watch(key: EndpointKey, onChange: (change: InstanceChange) => void): Promise<Watcher>;

@@ -236,6 +236,9 @@ export class NatsDiscovery implements Discovery {
     this.#heartbeat ??= new RepeatingTimer(this.#clock, Math.max(10, this.leaseMs / 3), () =>
       this.#beat(),
     );
+    // Once the server has the query subscription and the announcement, a watcher that
+    // starts after this resolves finds the instance at once, not at the next heartbeat.
+    await this.#flush();
     return lease;
   }
 
