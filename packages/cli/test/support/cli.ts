@@ -132,6 +132,16 @@ export function processesMentioning(text: string, ...args: string[]): number[] {
 }
 
 /**
+ * What every CLI process still running has said, for a failed test: a test that times out
+ * waiting shows nothing else of where the processes were.
+ */
+export function runningTranscripts(): string {
+  return [...running]
+    .map((cli) => `=== andon ${cli.child.spawnargs.slice(2).join(' ')}\n${cli.transcript}`)
+    .join('\n');
+}
+
+/**
  * Ends every CLI process a test started, and any tier started under `marker` (a directory
  * its command line mentions), so a failed test leaks nothing.
  */

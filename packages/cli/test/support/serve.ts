@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach } from 'vitest';
-import { assertBuilt, type Cli, killAll } from './cli.js';
+import { assertBuilt, type Cli, killAll, runningTranscripts } from './cli.js';
 
 // Generous bounds: two shared cores, several engineers' suites at once.
 export const START_MS = 20_000;
@@ -22,7 +22,8 @@ export function perTestDir(): () => string {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'andon-cli-serve-test-'));
   });
-  afterEach(async () => {
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail') console.error(runningTranscripts());
     await killAll(dir);
     await rm(dir, { recursive: true, force: true });
   });
