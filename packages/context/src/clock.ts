@@ -14,6 +14,25 @@ export interface Clock {
 /** Whatever a {@link Clock}'s `setTimer` returns; only its `clearTimer` reads it. */
 export type TimerHandle = unknown;
 
+/**
+ * Whether `value` can serve as a {@link Clock}: an object with `now`, `setTimer` and
+ * `clearTimer` functions. For checking a `clock` option before relying on it.
+ *
+ * @example
+ * isClock(new TestClock()); // true
+ * isClock(Date); // false: it has now(), but no timers
+ */
+export function isClock(value: unknown): value is Clock {
+  const c = value as Partial<Clock> | null;
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.now === 'function' &&
+    typeof c.setTimer === 'function' &&
+    typeof c.clearTimer === 'function'
+  );
+}
+
 // setTimeout fires at once for delays above 2^31-1 ms (about 24.8 days); long deadlines are
 // reached by re-arming in steps instead.
 const MAX_TIMER_DELAY = 2_147_483_647;

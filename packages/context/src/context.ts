@@ -1,4 +1,4 @@
-import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import { type Clock, isClock, systemClock, type TimerHandle } from './clock.js';
 import { type Deferred, deferred } from './deferred.js';
 import { describeArgument } from './describe-argument.js';
 import { CancelledError, isCancelledError } from './errors.js';
@@ -168,13 +168,7 @@ export class Context implements Disposable {
       );
     }
     if (clock !== undefined) {
-      if (
-        typeof clock !== 'object' ||
-        clock === null ||
-        typeof clock.now !== 'function' ||
-        typeof clock.setTimer !== 'function' ||
-        typeof clock.clearTimer !== 'function'
-      ) {
+      if (!isClock(clock)) {
         throw new TypeError(
           'new Context(options): options.clock must have now(), setTimer() and clearTimer()',
         );

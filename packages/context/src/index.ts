@@ -1,5 +1,5 @@
 export { type CancellableIterator, cancellable } from './cancellable.js';
-export { type Clock, systemClock, TestClock, type TimerHandle } from './clock.js';
+export { type Clock, isClock, systemClock, TestClock, type TimerHandle } from './clock.js';
 export { all, any, type Composition } from './compose.js';
 export { type Predicate, type StopWhenOptions, stopWhen } from './condition.js';
 export {

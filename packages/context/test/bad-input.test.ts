@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TestClock } from '../src/clock.js';
+import { isClock, systemClock, TestClock } from '../src/clock.js';
 import { Context, linkedChildren } from '../src/context.js';
 import { setErrorReporter } from '../src/report.js';
 
@@ -87,5 +87,16 @@ describe('bad input throws a TypeError naming the argument', () => {
     expect(() => parent.child({ deadline: Number.NaN })).toThrow(TypeError);
     expect(() => new Context({ parent, timeoutMs: -1 })).toThrow(TypeError);
     expect(linkedChildren(parent)).toEqual([]);
+  });
+});
+
+describe('isClock', () => {
+  it('accepts what has now, setTimer and clearTimer, and nothing less', () => {
+    expect(isClock(new TestClock())).toBe(true);
+    expect(isClock(systemClock)).toBe(true);
+    expect(isClock(Date)).toBe(false);
+    expect(isClock({ now: () => 0, setTimer: () => 0 })).toBe(false);
+    expect(isClock(null)).toBe(false);
+    expect(isClock('clock')).toBe(false);
   });
 });

@@ -20,6 +20,7 @@ const MAIN_EXPORTS = [
   'cancellable',
   'createReason',
   'isCancelledError',
+  'isClock',
   'isStopKind',
   'openSharedContext',
   'race',

@@ -130,3 +130,16 @@ describe('contexts keep the runtime clock', () => {
     expect(error).toBeInstanceOf(DeadlineExceeded);
   });
 });
+
+describe('timers on the runtime clock', () => {
+  it('are all released when the runtimes shut down: heartbeats, handshake, leases', async () => {
+    const { clock, server, caller, client } = await network();
+    const echo = await client('echo');
+    await echo.waitForInstances();
+    expect((await drain(await echo.generate('x'))).items).toEqual(['x']);
+    expect(clock.pendingTimers).toBeGreaterThan(0);
+    await Promise.all(runtimes.splice(0).map((rt) => rt.shutdown({ graceMs: 0, stopGraceMs: 0 })));
+    expect([server, caller].every((rt) => rt.stats().connectionsOpened > 0)).toBe(true);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});

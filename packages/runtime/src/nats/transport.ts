@@ -21,6 +21,7 @@ import {
   responderSubject,
   servedConnectionSubject,
 } from './envelope.js';
+import { isNatsConnection } from './options.js';
 import { permissionAdvice, permissionRefusal } from './permissions.js';
 import { checkSubjectPrefix } from './subject-prefix.js';
 
@@ -87,13 +88,7 @@ export class NatsTransport implements Transport {
       throw new TypeError('NatsTransport options must be an object');
     }
     const nc = options.connection;
-    if (
-      typeof nc !== 'object' ||
-      nc === null ||
-      typeof nc.publish !== 'function' ||
-      typeof nc.subscribe !== 'function' ||
-      typeof nc.status !== 'function'
-    ) {
+    if (!isNatsConnection(nc)) {
       throw new TypeError(
         'options.connection must be a NatsConnection from @nats-io/transport-node',
       );
