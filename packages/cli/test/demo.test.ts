@@ -41,7 +41,13 @@ function numbers(lines: readonly string[], pattern: RegExp): number[] {
   });
 }
 
-/** Checks a client's lines: 0, 1, 2, the cancel, at most one straggler, the end. */
+// Items a tier may still see after the client's stop: those the server sent while the stop
+// travelled. One or two on a quiet machine (a step is STEP_MS, 100 ms); the bound is
+// generous, for a loaded machine where the stop takes several steps to arrive (speed is
+// what `npm run bench:runtime` measures). A stop that did not arrive would go far beyond.
+const STRAGGLERS = 8;
+
+/** Checks a client's lines: 0, 1, 2, the cancel, a few stragglers in order, the end. */
 function expectClientStopped(client: readonly string[]): void {
   expect(client.slice(0, 4)).toEqual([
     'Client: Received 0',
@@ -50,10 +56,10 @@ function expectClientStopped(client: readonly string[]): void {
     'Client: Cancelling after 3 responses...',
   ]);
   expect(client.at(-1)).toBe('Client: Stream stopped');
-  // Items already on their way when the stop was sent stay valid: at most one or two.
+  // Items already on their way when the stop was sent stay valid, and arrive in order.
   const after = client.slice(4, -1);
-  expect(after.length).toBeLessThanOrEqual(2);
-  for (const line of after) expect(line).toMatch(/^Client: Received [34]$/);
+  expect(after.length).toBeLessThanOrEqual(STRAGGLERS);
+  expect(after).toEqual(after.map((_, i) => `Client: Received ${3 + i}`));
 }
 
 /** Checks a server's lines: it counted in order and stopped soon after the client's stop. */
@@ -62,7 +68,7 @@ function expectServerCancelled(server: readonly string[]): number {
   expect(cancelled).toHaveLength(1);
   const at = cancelled[0]!;
   expect(at).toBeGreaterThanOrEqual(3);
-  expect(at).toBeLessThanOrEqual(5);
+  expect(at).toBeLessThanOrEqual(3 + STRAGGLERS);
   const sent = numbers(server, /^Server: Sending iteration (\d+)$/);
   expect(sent).toEqual([...Array(at).keys()]);
   expect(server.at(-1)).toBe(`Server: Cancelled at iteration ${at}`);
